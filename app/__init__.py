@@ -1,0 +1,33 @@
+"""Quorum's web application and everything that owns the database and the index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app.db import make_engine, make_sessionmaker
+from app.settings import Settings, load_settings
+
+
+def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app from settings (file < QUORUM_* environment < `config_overrides`)."""
+    settings = load_settings(config_overrides)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
+    app.config["SECRET_KEY"] = settings.secret_key or "development-only-not-secret"
+    app.config["QUORUM"] = settings
+    if not settings.database_url:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.sqlalchemy_url)
+    app.extensions["quorum.engine"] = engine
+    app.extensions["quorum.sessionmaker"] = make_sessionmaker(engine)
+
+    from app.web import register_web
+
+    register_web(app)
+    return app
+
+
+def settings_of(app: Flask) -> Settings:
+    settings: Settings = app.config["QUORUM"]
+    return settings

@@ -1,0 +1,110 @@
+"""The `quorum` command: a Flask CLI group, so `flask --app wsgi …` offers the same commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import create_app, settings_of
+from app.db import upgrade
+from app.exports import export_messages
+from ingest.sources import FORMATS, SourceError
+
+
+def _create_app() -> Flask:
+    return create_app()
+
+
+def _ready() -> sessionmaker[Session]:
+    """Bring the database to the newest schema and hand out sessions: every command that
+    touches the database starts here."""
+    upgrade(current_app.extensions["quorum.engine"])
+    sessions: sessionmaker[Session] = current_app.extensions["quorum.sessionmaker"]
+    return sessions
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main() -> None:
+    """Quorum: follow what a community decided on its mailing lists, and why."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    _ready()
+    click.echo("database is at the newest schema")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--list", "list_name", help="List name (default: List-Id, folder or file name).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the account as one JSON object.")
+@with_appcontext
+def ingest(paths: tuple[Path, ...], list_name: str | None, fmt: str, as_json: bool) -> None:
+    """Read mail archives (files or folders) and account for every message."""
+    from app.importer import run_ingest
+
+    sessions = _ready()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        account = run_ingest(
+            sessions, settings_of(current_app), list(paths), list_name=list_name, fmt=fmt
+        )
+    except SourceError as exc:
+        click.echo(f"quorum ingest: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(account.as_dict(), sort_keys=True))
+        return
+    click.echo(
+        f"read {account.read} = stored {account.stored} + duplicate {account.duplicate}"
+        f" + skipped {account.skipped} + rejected {account.rejected}"
+    )
+    for rejection in account.rejections[:20]:
+        click.echo(f"  rejected {rejection['source']}@{rejection['offset']}: "
+                   f"{rejection['reason']}")
+    if len(account.rejections) > 20:
+        click.echo(f"  … and {len(account.rejections) - 20} more (see --json)")
+
+
+@main.group()
+def export() -> None:
+    """JSON Lines on standard output."""
+
+
+@export.command("messages")
+@click.option("--list", "list_name", help="Only this list.")
+@with_appcontext
+def export_messages_command(list_name: str | None) -> None:
+    """One object per stored message (schema in DESIGN.md)."""
+    sessions = _ready()
+    with sessions() as session:
+        for record in export_messages(session, list_name):
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app with gunicorn."""
+    from app.server import serve_forever
+
+    _ready()
+    serve_forever(current_app._get_current_object(), host, port, workers)  # type: ignore[attr-defined]

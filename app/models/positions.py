@@ -1,0 +1,49 @@
+"""What each participant argued: machine-extracted positions and staff corrections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, utcnow
+
+STANCES = ("support", "oppose", "concern", "neutral", "none")
+
+
+class Position(Base):
+    """The stance a message's author took, from their own words, with the evidence span."""
+
+    __tablename__ = "positions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), unique=True
+    )
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
+    stance: Mapped[str] = mapped_column(String(16))
+    vote: Mapped[str | None] = mapped_column(String(16))
+    evidence: Mapped[str | None] = mapped_column(Text)
+    evidence_start: Mapped[int | None] = mapped_column(Integer)
+    evidence_end: Mapped[int | None] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    method: Mapped[str] = mapped_column(String(64), default="")
+    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PositionOverride(Base):
+    """A staff correction of a participant's position on a thread; machines never overwrite it."""
+
+    __tablename__ = "position_overrides"
+    __table_args__ = (UniqueConstraint("thread_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    stance: Mapped[str] = mapped_column(String(16))
+    vote: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,28 @@
+"""Template helpers: dates in the sender's zone and addresses obfuscated for readers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from app.exports import local_date
+from app.models import Message
+from ingest.addresses import obfuscate
+from ingest.subjects import strip_list_tag
+
+
+def message_date(message: Message) -> str:
+    date = local_date(message)
+    return date.strftime("%a %d %b %Y %H:%M %z") if date else "date unknown"
+
+
+def short_date(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else "—"
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["message_date"] = message_date
+    app.jinja_env.filters["short_date"] = short_date
+    app.jinja_env.filters["obfuscate"] = obfuscate
+    app.jinja_env.filters["display_subject"] = strip_list_tag

@@ -1,0 +1,46 @@
+"""Message-ID normalisation: one spelling per id, so that replies find their parents."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_ID = re.compile(r"<+\s*([^<>\s]+?)\s*>+")
+
+
+def normalise_message_id(value: str | None) -> str | None:
+    """`<local@domain>` from a header value, or None when it holds no usable id.
+
+    Strips whitespace and folding, doubled brackets (`<<id>>`), trailing comments and
+    non-ASCII junk. `+` and `=` are kept: an archive that "tidied" them broke threading.
+    """
+    if not value:
+        return None
+    match = _ID.search(value)
+    if match:
+        core = match.group(1)
+    else:
+        core = value.strip().split()[0] if value.strip() else ""
+        core = core.strip("<>")
+    core = "".join(ch for ch in core if 32 < ord(ch) < 127)
+    if not core:
+        return None
+    return f"<{core}>"
+
+
+def parse_id_list(value: str | None) -> list[str]:
+    """Every id in a References (or In-Reply-To) value, in order, without repeats."""
+    if not value:
+        return []
+    seen: dict[str, None] = {}
+    for match in _ID.finditer(value):
+        normalised = normalise_message_id(match.group(0))
+        if normalised:
+            seen.setdefault(normalised, None)
+    return list(seen)
+
+
+def synthetic_message_id(data: bytes) -> str:
+    """A stable id for a message that has none: the same bytes always give the same id."""
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    return f"<{digest}@synthetic.quorum.invalid>"

@@ -1,0 +1,81 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when CI provides one), the app
+built on it, and the `quorum` command run in-process."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from flask.cli import ScriptInfo
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.cli import main
+from app.db import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CORPORA = ROOT.parent / "shared" / "corpora"
+PG_URL = os.environ.get("QUORUM_TEST_DATABASE_URL", "")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "corpus" in item.keywords and not CORPORA.is_dir():
+            item.add_marker(pytest.mark.skip(reason=f"corpora not found at {CORPORA}"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind; PostgreSQL gets a throwaway database per test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need QUORUM_TEST_DATABASE_URL (.ci/run starts a server)")
+    name = f"quorum_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    application = create_app(
+        {"home": str(tmp_path / "home"), "database_url": database_url, "env": "development"}
+    )
+    application.config["TESTING"] = True
+    upgrade(application.extensions["quorum.engine"])
+    yield application
+    application.extensions["quorum.engine"].dispose()
+
+
+@pytest.fixture
+def sqlite_app(tmp_path: Path) -> Iterator[Flask]:
+    """The app on SQLite only, for tests about behaviour that no database changes."""
+    application = create_app({"home": str(tmp_path / "home"), "database_url": ""})
+    application.config["TESTING"] = True
+    upgrade(application.extensions["quorum.engine"])
+    yield application
+    application.extensions["quorum.engine"].dispose()
+
+
+def run_cli(app: Flask, *args: str, input: str | None = None) -> Result:
+    """Run `quorum ARGS…` against `app`, as the console script would."""
+    return CliRunner().invoke(
+        main, list(args), obj=ScriptInfo(create_app=lambda: app), input=input,
+        catch_exceptions=False,
+    )
