@@ -75,8 +75,7 @@ def ingest(paths: tuple[Path, ...], list_name: str | None, fmt: str, as_json: bo
         f" + skipped {account.skipped} + rejected {account.rejected}"
     )
     for rejection in account.rejections[:20]:
-        click.echo(f"  rejected {rejection['source']}@{rejection['offset']}: "
-                   f"{rejection['reason']}")
+        click.echo(f"  rejected {rejection['source']}@{rejection['offset']}: {rejection['reason']}")
     if len(account.rejections) > 20:
         click.echo(f"  … and {len(account.rejections) - 20} more (see --json)")
 

@@ -92,8 +92,9 @@ def run_ingest(
                 bar.update(1)
                 bar.set_postfix(messages=account.read)
                 if not show_bar:
-                    log.info("%s: %d/%d files, %d messages read", path, done, len(files),
-                             account.read)
+                    log.info(
+                        "%s: %d/%d files, %d messages read", path, done, len(files), account.read
+                    )
         finally:
             bar.close()
         run.finished_at = utcnow()

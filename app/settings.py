@@ -78,10 +78,7 @@ def load_settings(
     raw.update(overrides or {})
 
     ingest_raw = raw.pop("ingest", {})
-    if isinstance(ingest_raw, IngestSettings):
-        ingest = ingest_raw
-    else:
-        ingest = IngestSettings(**ingest_raw)
+    ingest = ingest_raw if isinstance(ingest_raw, IngestSettings) else IngestSettings(**ingest_raw)
     known = {"env", "home", "database_url", "secret_key"}
     unknown = set(raw) - known
     if unknown:

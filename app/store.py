@@ -104,8 +104,9 @@ class BatchStore:
         self._lists: dict[str, MailingList] = {}
         self._participants: dict[str, int] = {}
 
-    def store(self, outcomes: list[Outcome], account: Account) -> None:
-        """Store one batch (the caller commits): account for every outcome."""
+    def store(self, outcomes: list[Outcome], account: Account) -> set[int]:
+        """Store one batch (the caller commits): account for every outcome. Returns the ids
+        of the threads that changed, for what is derived from them."""
         new_by_list: dict[int, list[Message]] = {}
         copies_of = self._existing_copies(outcomes)
         for outcome in outcomes:
@@ -132,6 +133,7 @@ class BatchStore:
             new_by_list.setdefault(mailing_list.id, []).append(message)
             account.count(raw.source, "stored")
         self.session.flush()
+        touched: set[int] = set()
         for list_id, messages in new_by_list.items():
             self.session.add_all(
                 MessageReference(message_pk=m.id, position=i, ref_message_id=ref)
@@ -139,7 +141,9 @@ class BatchStore:
                 for i, ref in enumerate(ancestry(m.references, m.in_reply_to))
             )
             self.session.flush()
-            Threader(self.session, list_id, self.subject_window_days).thread(messages)
+            threader = Threader(self.session, list_id, self.subject_window_days)
+            touched |= threader.thread(messages)
+        return touched
 
     def _existing_copies(self, outcomes: list[Outcome]) -> dict[tuple[int, str], list[Message]]:
         """Stored messages sharing a list and Message-ID with the batch, one query per list."""
@@ -183,8 +187,7 @@ class BatchStore:
                 participant = Participant(display_name=parsed.from_name)
                 self.session.add(participant)
                 self.session.flush()
-                self.session.add(ParticipantAddress(participant_id=participant.id,
-                                                    address=address))
+                self.session.add(ParticipantAddress(participant_id=participant.id, address=address))
                 pid = participant.id
             self._participants[address] = pid
         return pid

@@ -55,9 +55,10 @@ class Threader:
         self.window = timedelta(days=subject_window_days)
         self._nodes: dict[str, _Node | None] = {}
 
-    def thread(self, new_messages: list[Message]) -> None:
+    def thread(self, new_messages: list[Message]) -> set[int]:
+        """Thread the new messages; returns the ids of every thread that changed."""
         if not new_messages:
-            return
+            return set()
         affected = self._subject_fallback(new_messages)
         new_ids = {m.message_id for m in new_messages}
         waiting = self.session.scalars(
@@ -79,7 +80,7 @@ class Threader:
                 members.setdefault(message.id, message)
         for message in [*waiting, *affected]:
             members.setdefault(message.id, message)
-        self._assign(list(members.values()), touched_threads)
+        return self._assign(list(members.values()), touched_threads)
 
     # -- subject fallback -------------------------------------------------------------------
 
@@ -193,7 +194,7 @@ class Threader:
                 continue
             return node.chain[0] if node.chain else current
 
-    def _assign(self, messages: list[Message], old_threads: set[int]) -> None:
+    def _assign(self, messages: list[Message], old_threads: set[int]) -> set[int]:
         for message in messages:
             self._remember(message)
         keys = {m.id: self.root_of(m.message_id) for m in messages}
@@ -213,13 +214,15 @@ class Threader:
         for message in messages:
             message.thread_id = existing[keys[message.id]].id
         self.session.flush()
-        refresh_thread_stats(self.session, old_threads | {t.id for t in existing.values()})
+        touched = old_threads | {t.id for t in existing.values()}
+        return touched - refresh_thread_stats(self.session, touched)
 
 
-def refresh_thread_stats(session: Session, thread_ids: set[int]) -> None:
-    """Counts, date span and subject of the given threads; threads left empty are removed."""
+def refresh_thread_stats(session: Session, thread_ids: set[int]) -> set[int]:
+    """Counts, date span and subject of the given threads; threads left empty are removed
+    (their ids are returned)."""
     if not thread_ids:
-        return
+        return set()
     stats = {
         row.thread_id: row
         for row in session.execute(
@@ -242,14 +245,15 @@ def refresh_thread_stats(session: Session, thread_ids: set[int]) -> None:
         thread.first_date = row.first
         thread.last_date = row.last
         thread.subject = _thread_subject(session, thread)
+    return empty
 
 
 def _thread_subject(session: Session, thread: Thread) -> str:
     """The root's subject, else the earliest message's (a ghost root has none)."""
     root_subject = session.scalar(
-        select(Message.subject).where(
-            Message.list_id == thread.list_id, Message.message_id == thread.key
-        ).limit(1)
+        select(Message.subject)
+        .where(Message.list_id == thread.list_id, Message.message_id == thread.key)
+        .limit(1)
     )
     if root_subject is None:
         root_subject = session.scalar(

@@ -35,7 +35,12 @@ def parse_date(value: str | None) -> datetime | None:
         return None
     try:
         return datetime(
-            year, parsed[1], parsed[2], parsed[3], parsed[4], min(parsed[5], 59),
+            year,
+            parsed[1],
+            parsed[2],
+            parsed[3],
+            parsed[4],
+            min(parsed[5], 59),
             tzinfo=timezone(timedelta(seconds=offset)),
         )
     except ValueError:

@@ -29,8 +29,15 @@ logging.getLogger("mailparser").setLevel(logging.ERROR)
 # Charsets whose real-world use is a superset, as browsers treat them (WHATWG encoding).
 _SCRUBBED_URL = re.compile(r"^\s*URL?\s*:\s*<?(?:https?://|/)\S*>?\s*$", re.IGNORECASE)
 _LOSSY = re.compile(r"[^\x00-\x7f]|\?")
-_CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252",
-                    "us-ascii": None, "ascii": None, "x-unknown": None, "unknown-8bit": None}
+_CHARSET_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "us-ascii": None,
+    "ascii": None,
+    "x-unknown": None,
+    "unknown-8bit": None,
+}
 
 
 def parse_message(raw: RawMessage) -> ParsedMessage:
@@ -41,8 +48,7 @@ def parse_message(raw: RawMessage) -> ParsedMessage:
     headers = Headers(header_block)
     if not headers:
         raise RejectedMessage("not a mail message: no header fields")
-    if not any(headers.raw(name) is not None for name in ("from", "subject", "message-id",
-                                                            "date")):
+    if not any(headers.raw(name) is not None for name in ("from", "subject", "message-id", "date")):
         raise RejectedMessage("not a mail message: no From, Subject, Message-ID or Date")
     try:
         mail = mailparser.parse_from_bytes(raw.data)
@@ -58,8 +64,7 @@ def parse_message(raw: RawMessage) -> ParsedMessage:
         (r for r in parse_id_list(headers.get("in-reply-to")) if r != message_id), None
     )
     from_name, from_address = parse_from(headers.get("from"))
-    date, date_source = best_date(headers.get("date"), headers.get_all("received"),
-                                  raw.envelope)
+    date, date_source = best_date(headers.get("date"), headers.get_all("received"), raw.envelope)
     body, attachments = _body_and_attachments(mail.message)
     subject = headers.get("subject") or ""
     defects = sorted(mail.defects_categories) if mail.has_defects else []
@@ -89,11 +94,7 @@ def content_hash(message_id: str, address: str, subject: str, date: object, body
     spaces, the URL line of a scrubbed attachment, and non-ASCII letters that one export
     turned into "?". Those are folded away so such copies count as duplicates.
     """
-    lines = (
-        line.rstrip()
-        for line in body.strip().splitlines()
-        if not _SCRUBBED_URL.match(line)
-    )
+    lines = (line.rstrip() for line in body.strip().splitlines() if not _SCRUBBED_URL.match(line))
     text = "\x00".join((message_id, address, subject, str(date), "\n".join(lines)))
     return hashlib.sha256(_LOSSY.sub("?", text).encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -149,8 +150,10 @@ def _body_and_attachments(message: Message) -> tuple[str, list[Attachment]]:
         content_type = part.get_content_type()
         filename = part.get_filename()
         disposition = (part.get_content_disposition() or "").lower()
-        if disposition == "attachment" or (filename and content_type != "text/plain") or (
-            not content_type.startswith("text/")
+        if (
+            disposition == "attachment"
+            or (filename and content_type != "text/plain")
+            or (not content_type.startswith("text/"))
         ):
             payload = part.get_payload(decode=True)
             size = len(payload) if isinstance(payload, bytes) else 0

@@ -21,13 +21,14 @@ _LIST_TAG = re.compile(r"^\s*\[[^\]]{1,60}\]\s*")
 
 
 def strip_list_tag(subject: str) -> str:
-    """"[Twisted-Python] Re: [Twisted-Python] X" → "Re: X" (every list tag removed)."""
+    """ "[Twisted-Python] Re: [Twisted-Python] X" → "Re: X" (every list tag removed)."""
     previous = None
     while previous != subject:
         previous = subject
         subject = _LIST_TAG.sub("", subject, count=1)
-        subject = re.sub(rf"^(\s*{_REPLY}\s*[:：]\s*)\[[^\]]{{1,60}}\]\s*", r"\1", subject,
-                         flags=re.IGNORECASE)
+        subject = re.sub(
+            rf"^(\s*{_REPLY}\s*[:：]\s*)\[[^\]]{{1,60}}\]\s*", r"\1", subject, flags=re.IGNORECASE
+        )
     return subject.strip()
 
 

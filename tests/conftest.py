@@ -76,6 +76,9 @@ def sqlite_app(tmp_path: Path) -> Iterator[Flask]:
 def run_cli(app: Flask, *args: str, input: str | None = None) -> Result:
     """Run `quorum ARGS…` against `app`, as the console script would."""
     return CliRunner().invoke(
-        main, list(args), obj=ScriptInfo(create_app=lambda: app), input=input,
+        main,
+        list(args),
+        obj=ScriptInfo(create_app=lambda: app),
+        input=input,
         catch_exceptions=False,
     )

@@ -25,7 +25,10 @@ def test_ingesting_the_demo_accounts_for_every_message(app: Flask) -> None:
     account = json.loads(result.stdout)
     assert account["read"] == 6
     assert (account["stored"], account["duplicate"], account["skipped"], account["rejected"]) == (
-        6, 0, 0, 0,
+        6,
+        0,
+        0,
+        0,
     )
     assert account["files"][str(DEMO / "2014-February.txt")]["stored"] == 6
 
@@ -100,7 +103,9 @@ def test_a_reply_ingested_before_its_parent_joins_it_when_the_parent_arrives(
 def test_a_missing_path_is_a_one_line_error_and_changes_nothing(app: Flask, tmp_path: Path) -> None:
     result = run_cli(app, "ingest", str(DEMO), str(tmp_path / "nope.mbox"))
     assert result.exit_code == 2
-    assert result.stderr.strip() == f"quorum ingest: {tmp_path / 'nope.mbox'}: no such file or folder"
+    assert (
+        result.stderr.strip() == f"quorum ingest: {tmp_path / 'nope.mbox'}: no such file or folder"
+    )
     assert exported(app) == []
 
 

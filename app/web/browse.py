@@ -34,12 +34,16 @@ def home() -> str:
 @bp.get("/lists/<name>")
 def list_page(name: str) -> str:
     mailing_list = _public_list(name)
-    threads = db_session().scalars(
-        select(Thread)
-        .where(Thread.list_id == mailing_list.id)
-        .order_by(Thread.last_date.desc(), Thread.id.desc())
-        .limit(200)
-    ).all()
+    threads = (
+        db_session()
+        .scalars(
+            select(Thread)
+            .where(Thread.list_id == mailing_list.id)
+            .order_by(Thread.last_date.desc(), Thread.id.desc())
+            .limit(200)
+        )
+        .all()
+    )
     return render_template("list.html", mailing_list=mailing_list, threads=threads)
 
 

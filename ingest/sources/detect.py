@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ingest.records import RawMessage
 from ingest.sources.mbox import iter_mbox, open_maybe_gzip
-from ingest.sources.single import iter_eml, iter_maildir, is_maildir
+from ingest.sources.single import is_maildir, iter_eml, iter_maildir
 
 FORMATS = ("auto", "mbox", "pipermail-txt", "maildir", "eml")
 _PIPERMAIL_MONTH = re.compile(r"^\d{4}-[A-Z][a-z]+\.txt(\.gz)?$")
