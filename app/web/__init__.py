@@ -1,9 +1,20 @@
-"""The web app's blueprints, request-scoped database sessions and security headers."""
+"""The web app's blueprints, request-scoped database sessions, error pages and security
+headers."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, g
+import logging
+
+from flask import Flask, Response, g, render_template, request
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 
 
 def db_session() -> Session:
@@ -16,10 +27,12 @@ def db_session() -> Session:
 
 
 def register_web(app: Flask) -> None:
-    from app.web import browse, filters
+    from app.web import auth, browse, feeds, filters, messages, people
 
-    app.register_blueprint(browse.bp)
+    for blueprint in (browse.bp, messages.bp, people.bp, feeds.bp):
+        app.register_blueprint(blueprint)
     filters.register(app)
+    auth.init_login(app)
 
     @app.before_request
     def _bind_sessions() -> None:
@@ -31,13 +44,21 @@ def register_web(app: Flask) -> None:
         if session is not None:
             session.close()
 
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        template = f"errors/{code}.html" if code in (404, 410) else "errors/generic.html"
+        return render_template(template, error=error), code
+
+    @app.errorhandler(Exception)
+    def _server_error(error: Exception) -> tuple[str, int]:
+        # Never a traceback for the reader; the log has it for the operator.
+        log.exception("unhandled error on %s", request.path, exc_info=error)
+        return render_template("errors/500.html"), 500
+
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

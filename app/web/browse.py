@@ -1,89 +1,254 @@
-"""Pages for community members: the lists, a list's threads, a thread."""
+"""Pages for community members: the lists, a list by thread and by month, a thread."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
-from sqlalchemy import func, select
+import calendar
+from datetime import datetime
 
-from app.models import MailingList, Message, Thread
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy import extract, func, select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from app.models import Decision, DecisionLink, MailingList, Message, MessageReference, Thread
 from app.web import db_session
+from app.web.access import readable_list, readable_list_filter, visible_messages
+from app.web.charts import bars
+from app.web.threads_view import daily_counts, reply_order
 
 bp = Blueprint("browse", __name__)
 
+THREADS_PER_PAGE = 50
 
-def _public_list(name: str) -> MailingList:
-    mailing_list = db_session().scalar(select(MailingList).where(MailingList.name == name))
-    if mailing_list is None or mailing_list.visibility != "public":
-        abort(404)
-    return mailing_list
+
+def bracketed(message_id: str) -> str:
+    """Message-IDs in URLs may come with or without their angle brackets."""
+    message_id = message_id.strip()
+    return message_id if message_id.startswith("<") else f"<{message_id}>"
+
+
+def url_key(message_id: str) -> str:
+    return message_id.strip("<>")
+
+
+def month_counts(session: Session, list_ids: list[int]) -> dict[int, dict[tuple[int, int], int]]:
+    """Messages per (year, month) for each list, in one grouped query."""
+    year = extract("year", Message.date_utc)
+    month = extract("month", Message.date_utc)
+    rows = session.execute(
+        select(Message.list_id, year, month, func.count())
+        .where(Message.list_id.in_(list_ids), visible_messages(), Message.date_utc.is_not(None))
+        .group_by(Message.list_id, year, month)
+    ).all()
+    counts: dict[int, dict[tuple[int, int], int]] = {}
+    for list_id, y, m, n in rows:
+        counts.setdefault(list_id, {})[(int(y), int(m))] = n
+    return counts
+
+
+def last_twelve(counts: dict[tuple[int, int], int]) -> tuple[list[int], list[str]]:
+    """The twelve months up to the list's latest activity (archives are often old)."""
+    if not counts:
+        return [], []
+    year, month = max(counts)
+    months = []
+    for _ in range(12):
+        months.append((year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    months.reverse()
+    return [counts.get(m, 0) for m in months], [f"{y}-{m:02d}" for y, m in months]
 
 
 @bp.get("/")
 def home() -> str:
     session = db_session()
-    rows = session.execute(
-        select(MailingList, func.count(Message.id), func.max(Message.date_utc))
-        .outerjoin(Message, (Message.list_id == MailingList.id) & Message.hidden.is_(False))
-        .where(MailingList.visibility == "public")
-        .group_by(MailingList.id)
-        .order_by(MailingList.name)
+    lists = session.scalars(
+        select(MailingList).where(readable_list_filter()).order_by(MailingList.name)
     ).all()
-    return render_template("home.html", lists=rows)
+    counts = month_counts(session, [lst.id for lst in lists])
+    rows = []
+    for lst in lists:
+        values, labels = last_twelve(counts.get(lst.id, {}))
+        rows.append(
+            {
+                "list": lst,
+                "messages": sum(counts.get(lst.id, {}).values()),
+                "sparkline": bars(values, labels, title=f"{lst.name}: messages per month"),
+            }
+        )
+    recent = session.execute(
+        select(Thread, MailingList.name)
+        .join(MailingList, Thread.list_id == MailingList.id)
+        .where(readable_list_filter())
+        .order_by(Thread.last_date.desc().nulls_last(), Thread.id.desc())
+        .limit(10)
+    ).all()
+    decisions = session.scalars(
+        select(Decision).order_by(Decision.updated_at.desc()).limit(5)
+    ).all()
+    return render_template("home.html", lists=rows, recent=recent, decisions=decisions)
 
 
 @bp.get("/lists/<name>")
 def list_page(name: str) -> str:
-    mailing_list = _public_list(name)
-    threads = (
-        db_session()
-        .scalars(
-            select(Thread)
-            .where(Thread.list_id == mailing_list.id)
-            .order_by(Thread.last_date.desc(), Thread.id.desc())
-            .limit(200)
-        )
-        .all()
-    )
-    return render_template("list.html", mailing_list=mailing_list, threads=threads)
-
-
-@bp.get("/lists/<name>/threads/<int:thread_id>")
-def thread_page(name: str, thread_id: int) -> str:
-    mailing_list = _public_list(name)
     session = db_session()
-    thread = session.get(Thread, thread_id)
-    if thread is None or thread.list_id != mailing_list.id:
+    mailing_list = readable_list(session, name)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    total = session.scalar(select(func.count()).where(Thread.list_id == mailing_list.id)) or 0
+    threads = session.scalars(
+        select(Thread)
+        .where(Thread.list_id == mailing_list.id)
+        .order_by(Thread.last_date.desc().nulls_last(), Thread.id.desc())
+        .offset((page - 1) * THREADS_PER_PAGE)
+        .limit(THREADS_PER_PAGE)
+    ).all()
+    participants = dict(
+        session.execute(
+            select(Message.thread_id, func.count(func.distinct(Message.from_address)))
+            .where(Message.thread_id.in_([t.id for t in threads]))
+            .group_by(Message.thread_id)
+        ).all()
+    )
+    months = sorted(
+        month_counts(session, [mailing_list.id]).get(mailing_list.id, {}).items(), reverse=True
+    )
+    return render_template(
+        "list.html",
+        mailing_list=mailing_list,
+        threads=threads,
+        participants=participants,
+        months=months,
+        page=page,
+        pages=max((total + THREADS_PER_PAGE - 1) // THREADS_PER_PAGE, 1),
+        month_name=calendar.month_name,
+    )
+
+
+MONTH_ORDERS = {"thread", "date", "author"}
+
+
+@bp.get("/lists/<name>/<int:year>-<int:month>")
+def month_page(name: str, year: int, month: int) -> str:
+    """One month of a list, ordered by thread, date or author, as pipermail readers expect."""
+    if not 1 <= month <= 12:
         abort(404)
+    session = db_session()
+    mailing_list = readable_list(session, name)
+    order = request.args.get("order", "thread")
+    if order not in MONTH_ORDERS:
+        order = "thread"
+    start = datetime(year, month, 1)
+    end = datetime(year + (month == 12), month % 12 + 1, 1)
     messages = session.scalars(
         select(Message)
-        .where(Message.thread_id == thread.id, Message.hidden.is_(False))
+        .where(
+            Message.list_id == mailing_list.id,
+            visible_messages(),
+            Message.date_utc >= start,
+            Message.date_utc < end,
+        )
         .order_by(Message.date_utc, Message.id)
     ).all()
+    if not messages:
+        abort(404)
+    entries = reply_order(list(messages))
+    if order == "thread":
+        # Threads in the order they started this month, each kept in reply order.
+        thread_start: dict[int | None, datetime] = {}
+        for entry in entries:
+            tid, when = entry.message.thread_id, entry.message.date_utc or start
+            thread_start[tid] = min(thread_start.get(tid, when), when)
+        entries.sort(key=lambda e: (thread_start[e.message.thread_id], e.message.thread_id or 0))
+    elif order == "author":
+        entries.sort(
+            key=lambda e: (
+                (e.message.from_name or e.message.from_address).casefold(),
+                e.message.date_utc or start,
+            )
+        )
+    else:
+        entries.sort(key=lambda e: (e.message.date_utc or start, e.message.id))
     return render_template(
-        "thread.html", mailing_list=mailing_list, thread=thread, entries=reply_order(messages)
+        "month.html",
+        mailing_list=mailing_list,
+        year=year,
+        month=month,
+        month_name=calendar.month_name[month],
+        entries=entries,
+        order=order,
+        threads={
+            t.id: t
+            for t in session.scalars(
+                select(Thread).where(Thread.id.in_({e.message.thread_id for e in entries}))
+            )
+        },
     )
 
 
-def reply_order(messages: list[Message]) -> list[tuple[Message, int]]:
-    """Messages depth-first in reply order, each with its depth; siblings by date. A message
-    whose parent is not archived starts a branch at depth 0."""
-    by_id = {m.message_id: m for m in messages}
-    children: dict[str | None, list[Message]] = {}
-    for message in messages:
-        parent = message.parent_message_id if message.parent_message_id in by_id else None
-        if parent == message.message_id:
-            parent = None
-        children.setdefault(parent, []).append(message)
-    ordered: list[tuple[Message, int]] = []
-    seen: set[int] = set()
-    stack = [(m, 0) for m in reversed(children.get(None, []))]
-    while stack:
-        message, depth = stack.pop()
-        if message.id in seen:
-            continue
-        seen.add(message.id)
-        ordered.append((message, depth))
-        stack.extend((c, depth + 1) for c in reversed(children.get(message.message_id, [])))
-    # Anything caught in a reference loop still shows, at the end.
-    ordered.extend((m, 0) for m in messages if m.id not in seen)
-    return ordered
+def find_thread(session: Session, mailing_list: MailingList, key: str) -> Thread | None:
+    return session.scalar(
+        select(Thread).where(Thread.list_id == mailing_list.id, Thread.key == bracketed(key))
+    )
+
+
+def moved_thread(session: Session, mailing_list: MailingList, key: str) -> Thread | None:
+    """Where a thread went after its root changed (a late parent merged it into another):
+    the thread of the message with that id, or of a reply that names it."""
+    message_id = bracketed(key)
+    thread_id = session.scalar(
+        select(Message.thread_id)
+        .where(Message.list_id == mailing_list.id, Message.message_id == message_id)
+        .limit(1)
+    ) or session.scalar(
+        select(Message.thread_id)
+        .join(MessageReference, MessageReference.message_pk == Message.id)
+        .where(Message.list_id == mailing_list.id, MessageReference.ref_message_id == message_id)
+        .limit(1)
+    )
+    return session.get(Thread, thread_id) if thread_id else None
+
+
+@bp.get("/lists/<name>/threads/<path:key>")
+def thread_page(name: str, key: str) -> str | Response:
+    session = db_session()
+    mailing_list = readable_list(session, name)
+    thread = find_thread(session, mailing_list, key)
+    if thread is None:
+        moved = moved_thread(session, mailing_list, key)
+        if moved is None:
+            abort(404)
+        return redirect(url_for("browse.thread_page", name=name, key=url_key(moved.key)), 301)
+    messages = session.scalars(
+        select(Message)
+        .where(Message.thread_id == thread.id, visible_messages())
+        .order_by(Message.date_utc, Message.id)
+    ).all()
+    if not messages:
+        abort(410)
+    timeline = daily_counts([m.date_utc for m in messages])
+    links = (
+        session.execute(
+            select(DecisionLink).where(
+                (DecisionLink.thread_id == thread.id)
+                | DecisionLink.message_pk.in_([m.id for m in messages]),
+                DecisionLink.state == "confirmed",
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return render_template(
+        "thread.html",
+        mailing_list=mailing_list,
+        thread=thread,
+        entries=reply_order(list(messages)),
+        timeline=bars(
+            [n for _, n in timeline],
+            [day.isoformat() for day, _ in timeline],
+            width=min(600, max(60, 6 * len(timeline))),
+            height=32,
+            title="Messages per day",
+        ),
+        decision_links=links,
+        key=url_key(thread.key),
+    )

@@ -1,0 +1,39 @@
+"""Who may read what. Read is public, write is staff: private lists, and messages hidden on
+request, are invisible to anyone without access — every page asks here, none decides alone."""
+
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import MailingList, Message
+
+
+def can_read_private() -> bool:
+    """Whether the current reader may see private lists (staff; see app.web.auth)."""
+    from flask_login import current_user
+
+    return bool(getattr(current_user, "is_authenticated", False))
+
+
+def readable_list_filter():  # type: ignore[no-untyped-def]
+    """A SQL condition on MailingList for the lists the current reader may see."""
+    if can_read_private():
+        return MailingList.id.is_not(None)
+    return MailingList.visibility == "public"
+
+
+def readable_list(session: Session, name: str) -> MailingList:
+    """The named list, or 404 when it does not exist or the reader may not see it."""
+    mailing_list = session.scalar(
+        select(MailingList).where(MailingList.name == name, readable_list_filter())
+    )
+    if mailing_list is None:
+        abort(404)
+    return mailing_list
+
+
+def visible_messages():  # type: ignore[no-untyped-def]
+    """A SQL condition: messages not hidden on request."""
+    return Message.hidden.is_(False)
