@@ -1,0 +1,107 @@
+"""The pages in a real browser: Debian's Chromium driven by Playwright, against the app
+served on 127.0.0.1 with the demo archive. Screenshots go to test-output/screenshots/."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests.conftest import EXAMPLES, ROOT, run_cli
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "test-output" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)"),
+]
+
+
+@pytest.fixture
+def live_url(sqlite_app: Flask) -> Iterator[str]:
+    run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
+    server = make_server("127.0.0.1", 0, sqlite_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def shot(page: object, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def test_a_reader_browses_from_home_to_a_thread_and_unfolds_a_quote(
+    live_url: str, browser: object
+) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(live_url + "/")
+    shot(page, "home")
+    page.get_by_role("link", name="foundation").first.click()
+    page.wait_for_url("**/lists/foundation")
+    page.get_by_role("link", name="The two types of interoperability").click()
+    page.wait_for_url("**/threads/**")
+    troy = page.locator("li.message", has_text="Troy Toman").first
+    quote = troy.locator("details.quoted", has_text="from Thierry Carrez")
+    assert not quote.locator("pre").is_visible()
+    quote.locator("summary").click()
+    assert quote.locator("pre").is_visible()
+    assert "Total interoperability is basically" in quote.locator("pre").inner_text()
+    shot(page, "thread")
+    troy.get_by_role("link", name="permalink").click()
+    page.wait_for_url("**/m/**")
+    assert "very supportive of taking simpler first steps" in page.content()
+    assert errors == [], errors
+
+
+def test_keyboard_users_can_skip_to_content_and_walk_messages(
+    live_url: str, browser: object
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(live_url + "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("j")
+    focused = page.evaluate("document.activeElement.className")
+    assert focused == "permalink"
+
+
+def test_the_thread_page_fits_a_phone_screen(live_url: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+    page.goto(live_url + "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page is {width}px wide on a 390px screen"
+    shot(page, "thread-phone")
+
+
+def test_chromium_is_never_downloaded() -> None:
+    """The suite drives the system browser; a Playwright-managed download would be a bug."""
+    assert shutil.which("chromium") or CHROMIUM.exists()
