@@ -1,6 +1,6 @@
 """Quorum's data model (SQLAlchemy 2 typed declarative); Alembic migrations mirror it."""
 
-from app.models.accounts import ROLES, User
+from app.models.accounts import ROLES, LoginAttempt, User
 from app.models.archive import (
     MailingList,
     Message,
@@ -33,6 +33,7 @@ __all__ = [
     "DecisionEvent",
     "DecisionLink",
     "IngestRun",
+    "LoginAttempt",
     "MailingList",
     "Message",
     "MessageReference",

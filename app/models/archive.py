@@ -86,6 +86,7 @@ class Message(Base):
         Index("ix_messages_list_msgid", "list_id", "message_id"),
         Index("ix_messages_list_subject", "list_id", "subject_key"),
         Index("ix_messages_thread_date", "thread_id", "date_utc"),
+        Index("ix_messages_list_date", "list_id", "date_utc"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,6 +116,8 @@ class Message(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     content_hash: Mapped[str] = mapped_column(String(64))
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Set when an admin purged the content of a hidden message: only a tombstone remains.
+    purged: Mapped[bool] = mapped_column(Boolean, default=False)
 
     source_file: Mapped[str | None] = mapped_column(Text)
     source_offset: Mapped[int | None] = mapped_column(Integer)

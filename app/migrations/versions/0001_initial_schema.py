@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 08:44:57.774105
+Create Date: 2026-11-28 08:53:58.947523
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -44,6 +45,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_lists")),
         sa.UniqueConstraint("name", name=op.f("uq_lists_name")),
     )
+    op.create_table(
+        "login_attempts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("remote_addr", sa.String(length=64), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempts")),
+    )
+    with op.batch_alter_table("login_attempts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_login_attempts_at"), ["at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_login_attempts_name"), ["name"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_login_attempts_remote_addr"), ["remote_addr"], unique=False
+        )
+
     op.create_table(
         "participants",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -153,6 +169,7 @@ def upgrade() -> None:
         sa.Column("raw", sa.LargeBinary(), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
         sa.Column("hidden", sa.Boolean(), nullable=False),
+        sa.Column("purged", sa.Boolean(), nullable=False),
         sa.Column("source_file", sa.Text(), nullable=True),
         sa.Column("source_offset", sa.Integer(), nullable=True),
         sa.Column("article_url", sa.Text(), nullable=True),
@@ -178,6 +195,7 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index("ix_messages_list_date", ["list_id", "date_utc"], unique=False)
         batch_op.create_index("ix_messages_list_msgid", ["list_id", "message_id"], unique=False)
         batch_op.create_index("ix_messages_list_subject", ["list_id", "subject_key"], unique=False)
         batch_op.create_index(
@@ -421,6 +439,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_messages_participant_id"))
         batch_op.drop_index("ix_messages_list_subject")
         batch_op.drop_index("ix_messages_list_msgid")
+        batch_op.drop_index("ix_messages_list_date")
 
     op.drop_table("messages")
     with op.batch_alter_table("threads", schema=None) as batch_op:
@@ -435,6 +454,12 @@ def downgrade() -> None:
     op.drop_table("users")
     op.drop_table("tags")
     op.drop_table("participants")
+    with op.batch_alter_table("login_attempts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_attempts_remote_addr"))
+        batch_op.drop_index(batch_op.f("ix_login_attempts_name"))
+        batch_op.drop_index(batch_op.f("ix_login_attempts_at"))
+
+    op.drop_table("login_attempts")
     op.drop_table("lists")
     op.drop_table("ingest_runs")
     # ### end Alembic commands ###
