@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -22,7 +23,10 @@ class Position(Base):
         ForeignKey("messages.id", ondelete="CASCADE"), unique=True
     )
     participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), index=True)
-    thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id"), index=True)
+    #: Set null when a merge removes the thread; the next derivation sets the new one.
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("threads.id", ondelete="SET NULL"), index=True
+    )
     stance: Mapped[str] = mapped_column(String(16))
     vote: Mapped[str | None] = mapped_column(String(16))
     evidence: Mapped[str | None] = mapped_column(Text)
@@ -30,6 +34,8 @@ class Position(Base):
     evidence_end: Mapped[int | None] = mapped_column(Integer)
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     method: Mapped[str] = mapped_column(String(64), default="")
+    #: Whom each quoted segment is from (``app.positions.QuotedSource.as_dict``), in order.
+    quoted: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

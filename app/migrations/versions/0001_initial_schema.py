@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 08:53:58.947523
+Create Date: 2026-11-28 08:54:40.578369
 """
 
 from collections.abc import Sequence
@@ -303,6 +303,7 @@ def upgrade() -> None:
         sa.Column("evidence_end", sa.Integer(), nullable=True),
         sa.Column("confidence", sa.Float(), nullable=False),
         sa.Column("method", sa.String(length=64), nullable=False),
+        sa.Column("quoted", sa.JSON(), nullable=False),
         sa.Column("computed_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["message_pk"],
@@ -316,7 +317,10 @@ def upgrade() -> None:
             name=op.f("fk_positions_participant_id_participants"),
         ),
         sa.ForeignKeyConstraint(
-            ["thread_id"], ["threads.id"], name=op.f("fk_positions_thread_id_threads")
+            ["thread_id"],
+            ["threads.id"],
+            name=op.f("fk_positions_thread_id_threads"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_positions")),
         sa.UniqueConstraint("message_pk", name=op.f("uq_positions_message_pk")),
