@@ -1,6 +1,6 @@
 """Quorum's data model (SQLAlchemy 2 typed declarative); Alembic migrations mirror it."""
 
-from app.models.accounts import ROLES, LoginAttempt, User
+from app.models.accounts import ROLES, ApiToken, LoginAttempt, User
 from app.models.archive import (
     MailingList,
     Message,
@@ -28,6 +28,7 @@ __all__ = [
     "LINK_RELATIONS",
     "ROLES",
     "STANCES",
+    "ApiToken",
     "Base",
     "Decision",
     "DecisionEvent",
