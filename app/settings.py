@@ -26,12 +26,18 @@ class IngestSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    writes_per_minute: int = 60
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str = "development"
     home: Path = Path("./var")
     database_url: str = ""
     secret_key: str = ""
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
 
     @property
     def production(self) -> bool:
@@ -79,6 +85,8 @@ def load_settings(
 
     ingest_raw = raw.pop("ingest", {})
     ingest = ingest_raw if isinstance(ingest_raw, IngestSettings) else IngestSettings(**ingest_raw)
+    api_raw = raw.pop("api", {})
+    api = api_raw if isinstance(api_raw, ApiSettings) else ApiSettings(**api_raw)
     known = {"env", "home", "database_url", "secret_key"}
     unknown = set(raw) - known
     if unknown:
@@ -89,6 +97,7 @@ def load_settings(
         database_url=str(raw.get("database_url", "")),
         secret_key=str(raw.get("secret_key", "")),
         ingest=ingest,
+        api=api,
     )
     if settings.env not in {"development", "production"}:
         raise SettingsError(f"env must be 'development' or 'production', not {settings.env!r}")
