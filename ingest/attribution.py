@@ -32,6 +32,7 @@ class Attribution:
     address: str | None
     line_count: int  # lines the attribution occupies (2 when wrapped, more for header blocks)
     strong: bool
+    header_block: bool = False  # an Outlook "From:/Sent:/To:" block
 
 
 _VERBS_LAST = (
@@ -227,4 +228,4 @@ def _header_block(lines: list[str], i: int) -> Attribution | None:
     if end == i + 1:
         return None
     name, address = _name_and_address(from_line["value"].replace("*", ""))
-    return Attribution(name, address, end - start, True)
+    return Attribution(name, address, end - start, True, header_block=True)

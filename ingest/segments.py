@@ -166,8 +166,9 @@ def _apply_attribution(
     * At the head of a quoted region and followed by text of its own depth: the client
       quoted the attribution along with the text (the seed's "> On …, Thierry wrote:"), so
       it names that region's author when nothing else did.
-    * Strong and followed by text of its own depth: the quoted message follows without
-      markers (Outlook, top-posting clients), so the rest of the region moves one level down.
+    * Strong and followed by text of its own depth with no marked quote after it: the
+      quoted message follows without markers (Outlook, top-posting clients), so the rest
+      of the region moves one level down. An Outlook header block always does that.
     * A weak "X wrote:" followed by text of its own depth is prose, not an attribution."""
     depth = depths[i]
     after = i + attribution.line_count
@@ -186,7 +187,8 @@ def _apply_attribution(
             if authors.get(depth, (None, None)) == (None, None):
                 authors[depth] = who
         elif attribution.strong:
-            _shift_region(depths, labels, after, depth)
+            if attribution.header_block or not _quotes_follow(depths, after, depth):
+                _shift_region(depths, labels, after, depth)
             _forget_deeper(authors, depth)
             authors[depth + 1] = who
         else:
@@ -200,6 +202,17 @@ def _apply_attribution(
 
 def _kind(label: _Label | None) -> str | None:
     return label[0] if label is not None else None
+
+
+def _quotes_follow(depths: list[int], start: int, depth: int) -> bool:
+    """Whether marked quotes deeper than ``depth`` follow in this region: then text
+    between the attribution and them ("[...]") is not an unmarked quote."""
+    for j in range(start, len(depths)):
+        if depths[j] < depth:
+            return False
+        if depths[j] > depth:
+            return True
+    return False
 
 
 def _shift_region(depths: list[int], labels: list[_Label | None], start: int, depth: int) -> None:

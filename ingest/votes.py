@@ -1,7 +1,8 @@
 """Votes written as tokens ("+1", "-0", "+0.5", "++1") in an author's own text.
 
 A token counts only where people put votes: at the start of a line ("+1", "+1 from me",
-"-1: this breaks …") or after "I'm"/"I am" ("I'm +1 on this"). What follows it must be
+"-1: this breaks …"), closing a line after a sentence ("… could object :-) +1") or after
+"I'm"/"I am" ("I'm +1 on this"). What follows it must be
 the end of the line, punctuation or a word that goes with votes ("for", "on", "if", …), so
 that counts ("-1 total open issues", "-1 day"), arithmetic ("n+1", "C++11"), dates,
 version numbers ("-1.2.3") and numbered lists never fire.
@@ -25,6 +26,10 @@ _AFTER = (
     r"(?:from|by) me|\w+\s+(?:me|us)\b)\b)"
 )
 _LINE_VOTE = re.compile(rf"^[ \t]*(?P<token>{_NUMBER}){_AFTER}", re.IGNORECASE | re.MULTILINE)
+# "… I don't see how anyone could object :-) +1": a token closing a line after a sentence.
+_CLOSING_VOTE = re.compile(
+    rf"(?:[.!)]|:-?\)|;-?\))[ \t]+(?P<token>{_NUMBER})[ \t]*!*[ \t]*$", re.MULTILINE
+)
 _PHRASE_VOTE = re.compile(
     rf"\b(?:i'm|i am|i'd be|i would be|i'll be|count me as|put me down as)\s+"
     rf"(?P<token>{_NUMBER}){_AFTER}",
@@ -68,7 +73,8 @@ def find_votes(text: str) -> list[Vote]:
     if "+" not in text and "-" not in text and "±" not in text:
         return []
     votes: list[Vote] = []
-    for pattern, kind in ((_LINE_VOTE, "vote"), (_PHRASE_VOTE, "vote"), (_CHANGE, "change")):
+    patterns = ((_LINE_VOTE, "vote"), (_CLOSING_VOTE, "vote"), (_PHRASE_VOTE, "vote"))
+    for pattern, kind in (*patterns, (_CHANGE, "change")):
         for m in pattern.finditer(text):
             end = _line_end(text, m.end("token"))
             rest = text[m.end("token") : end]

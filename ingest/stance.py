@@ -1,0 +1,277 @@
+"""An author's stance toward a thread's proposal, from their own words, with evidence.
+
+Rules with cue lists, so every position can be explained by the sentence that fired it:
+
+1. A vote token ("+1", "-0", …; see ``ingest.votes``) decides first: positive → support,
+   negative → oppose, "-0" and fractions of -1 → concern, "+0"/"0" → neutral; a
+   conditional vote ("+1 if …") is a concern; a withdrawal ("I withdraw my -1") is neutral.
+2. Otherwise each sentence of own text is matched against cue lists for support, oppose,
+   concern and explicit neutrality. Questions and negated cues do not count, and a
+   support cue followed in its sentence by a condition ("…, but", "as long as") is a
+   concern.
+3. Opposition without support decides; an unconditional support cue outweighs side
+   concerns (people agree and then discuss details); concerns alone decide; support mixed
+   with opposition is undecidable and stays neutral: a wrong position attributed to a
+   real person is worse than none.
+4. No cue: thanks, greetings and empty replies are ``none``; anything else is ``neutral``
+   (on topic, no side taken), with the first sentence as evidence and low confidence.
+
+Evidence is always an exact slice of the body (``evidence_start``/``evidence_end`` are
+offsets into it) taken from own text, never from quotes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingest.segments import Segment, segment_body
+from ingest.votes import Vote, deciding_vote, find_votes
+
+
+@dataclass(frozen=True, slots=True)
+class Stance:
+    stance: str  # support | oppose | concern | neutral | none
+    vote: str | None
+    evidence: str | None
+    evidence_start: int | None
+    evidence_end: int | None
+    confidence: float
+    method: str
+
+
+def _cues(*phrases: str) -> re.Pattern[str]:
+    """One case-insensitive pattern from phrases; a space matches any run of whitespace
+    (sentences wrap over lines), an apostrophe matches straight or curly ones, and ADV an
+    optional intensifier ("very", "fully", …) but never a negation."""
+    body = "|".join(
+        p.replace("ADV ", _ADVERB).replace(" ", r"\s+").replace("'", "['’?]") for p in phrases
+    )
+    return re.compile(rf"\b(?:{body})\b", re.IGNORECASE)
+
+
+_ADVERB = (
+    r"(?:(?:very|fully|totally|strongly|quite|all|also|definitely|certainly|generally|mostly|"
+    r"really|completely|wholeheartedly|absolutely|basically|entirely|perfectly|pretty|"
+    r"a bit|a little|somewhat|slightly|still|now) )?"
+)
+_SUPPORT = _cues(
+    r"i ADV agree",
+    r"seconded",
+    r"i (?:would |'d )?second (?:it|this|that|the (?:motion|proposal|idea))",
+    r"i second",
+    r"me (?:too|3|three)",
+    r"same here",
+    r"(?:i'm|i am|i'd be|we're|we are|i'll be) ADV (?:in favou?r|supportive|fine with|"
+    r"happy with|ok with|okay with|all for|for it|glad|pleased)",
+    r"in favou?r of",
+    r"sounds? (?:good|great|fine|reasonable|sensible|like a (?:good|great|fine) (?:idea|plan))",
+    r"(?:good|great|excellent|fine|nice) idea",
+    r"makes (?:a lot of |perfect )?sense",
+    r"seems ADV (?:reasonable|sensible|fine|right|like the right)",
+    r"(?:looks|look) good",
+    r"lgtm",
+    r"(?:i|we) (?:fully |strongly |also )?support (?:this|it|that|the)",
+    r"(?:would|'d) (?:love|like) to see (?:it|this|that|them|\w+) "
+    r"(?:gone|go away|go|removed|dropped|happen)",
+    r"(?:yay|hooray|hurray) for",
+    r"(?:the|a) (?:right|correct) (?:thing|solution|approach|call|move|direction|way)",
+    r"no objections?",
+    r"(?:i|we) (?:don't|do not) (?:have any )?(?:object|objections?)",
+    r"happily accept",
+    r"(?:yes|absolutely|definitely)(?:, | )(?:absolutely|definitely|please|this is it)",
+    r"(?:i|we) (?:should|must) (?:definitely |really )?(?:do|go (?:with|for|ahead)) "
+    r"(?:it|this|that)",
+    r"go for it",
+    r"i (?:like|love) (?:it|this|the idea|the proposal|the plan)",
+    r"(?:is|are|seems|sounds) ADV valid",
+    r"(?:is|seems|sounds) ADV (?:a )?(?:good|great|fine) (?:plan|approach|choice|policy)",
+)
+# Affirmations that open a sentence ("Agreed.", "Seconded!", "Absolutely."); elsewhere the
+# same words report ("we agreed on it at the sprint").
+_AFFIRMATION = re.compile(
+    r"^\W*(?:agreed|seconded|absolutely|exactly|definitely|indeed|ditto|same here)\b"
+    r"(?!\s+(?:on|to|that|with)\b)",
+    re.IGNORECASE,
+)
+_OPPOSE = _cues(
+    r"i (?:don't|do not|can't|cannot) (?:really )?(?:agree|support|like)",
+    r"i (?:strongly )?(?:disagree|object|oppose)",
+    r"(?:i'm|i am) ADV (?:against|opposed)",
+    r"(?:bad|terrible|horrible|poor) idea",
+    r"(?:is|be|was) a (?:big )?mistake",
+    r"(?:i'd|i would|we'd|we would) (?:much )?(?:prefer|rather) (?:to )?"
+    r"(?:keep|not|stay|stick|leave)",
+    r"(?:please )?(?:don't|do not) do (?:this|that|it)",
+    r"(?:don't|do not) (?:really )?feel good about",
+    r"out of proportion",
+    r"(?:i|we) (?:veto|reject)",
+    r"not (?:a )?(?:good|great) idea",
+    r"(?:isn't|is not|not) worth (?:it|the)",
+)
+_CONCERN = _cues(
+    r"(?:i'm|i am) ADV (?:worried|concerned|nervous|uneasy|wary|hesitant|skeptical|"
+    r"sceptical|not convinced|not sure (?:about|that|this|it))",
+    r"i worry",
+    r"my (?:only |main |one |biggest )?(?:concern|worry|reservation|hesitation)",
+    r"(?:some|a few|serious) (?:concerns|reservations)",
+    r"as long as",
+    r"provided that",
+    r"only if",
+    r"on (?:the )?condition",
+    r"with the caveat",
+    r"yes, but",
+    r"(?:i|we) (?:still )?(?:rely|relies|depend|depends) on",
+    r"(?:rely|relying|depend|depending) on (?:it|this|that|them)",
+    r"(?:is|are) (?:fairly |very |quite |really )?important to (?:me|us)",
+    r"would be nice to keep",
+    r"(?:i|we|they|people|users)(?:'re| are)? (?:probably |likely |all )?still using",
+)
+_NEUTRAL = _cues(
+    r"(?:i )?(?:don't|do not) (?:really )?(?:care|mind) (?:either way|one way or (?:the )?other)",
+    r"no (?:strong )?(?:opinion|preference|feelings?)",
+    r"either way",
+    r"(?:i )?abstain",
+    r"indifferent",
+)
+_NONE = re.compile(
+    r"^\W*(?:thanks?(?: you)?|thx|cheers|ty|great,? thanks)\b[^?]{0,60}$", re.IGNORECASE
+)
+_NEGATION = re.compile(r"\b(?:not|no|never|n't|hardly|nor)\W*(?:\w+\W+){0,2}$", re.IGNORECASE)
+_CONDITION_AFTER = re.compile(
+    r"^[^.!?]{0,80}?(?:,? but\b|\bas long as\b|\bprovided\b|\bonly if\b|\bunless\b|"
+    r"\bhowever\b|\bexcept\b)",
+    re.IGNORECASE,
+)
+# A sentence ends at ".", "!" or "?" followed by a space (not inside "2.5" or "e.g.x") or
+# at a blank line; it may wrap over lines.
+_SENTENCE = re.compile(r"(?:[^\n]|\n(?![ \t]*\n))+?(?:[.!?]+(?=\s|$)|(?=\n[ \t]*\n)|$)")
+_CODE_LINE = re.compile(r"^(?: {4}|\t|>>> |\.\.\. |\$ )")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cue:
+    kind: str
+    start: int  # in the body
+    end: int
+
+
+def extract_stance(body: str, segments: list[Segment] | None = None) -> Stance:
+    """The stance of a message's author, from the own-text segments of ``body``."""
+    if segments is None:
+        segments = segment_body(body)
+    own = [s for s in segments if s.kind == "own" and s.text.strip()]
+    if not own:
+        return Stance("none", None, None, None, None, 0.6, "no-own-text")
+    vote = _vote(own)
+    if vote is not None:
+        return vote
+    cues = [cue for segment in own for cue in _sentence_cues(segment)]
+    kinds = {c.kind for c in cues}
+    if kinds:
+        return _from_cues(body, cues, kinds)
+    return _fallback(body, own)
+
+
+def _vote(own: list[Segment]) -> Stance | None:
+    found: list[tuple[Segment, Vote]] = [
+        (segment, vote) for segment in own for vote in find_votes(segment.text)
+    ]
+    chosen = deciding_vote([v for _, v in found])
+    if chosen is None:
+        return None
+    segment = next(s for s, v in found if v is chosen)
+    start, end = segment.offset + chosen.start, segment.offset + chosen.end
+    evidence = segment.text[chosen.start : chosen.end].rstrip()
+    end = start + len(evidence)
+    if chosen.kind == "withdrawal":
+        return Stance("neutral", None, evidence, start, end, 0.8, "vote-withdrawn")
+    value = chosen.value
+    if chosen.kind == "conditional":
+        stance, confidence = "concern", 0.8
+    elif value >= 1:
+        stance, confidence = "support", 0.9
+    elif value > 0:
+        stance, confidence = "support", 0.6
+    elif value <= -1:
+        stance, confidence = "oppose", 0.9
+    elif chosen.token.startswith("-") and value <= 0:
+        stance, confidence = "concern", 0.7
+    else:
+        stance, confidence = "neutral", 0.8
+    method = "vote-change" if chosen.kind == "change" else f"vote-{chosen.kind}"
+    return Stance(stance, chosen.token, evidence, start, end, confidence, method)
+
+
+def _sentence_cues(segment: Segment) -> list[_Cue]:
+    text = segment.text
+    cues: list[_Cue] = []
+    for sentence in _SENTENCE.finditer(text):
+        words = sentence.group()
+        if words.rstrip().endswith("?") or _CODE_LINE.match(words):
+            continue
+        for kind, pattern in (
+            ("oppose", _OPPOSE),
+            ("concern", _CONCERN),
+            ("neutral", _NEUTRAL),
+            ("support", _AFFIRMATION),
+            ("support", _SUPPORT),
+        ):
+            m = pattern.search(words)
+            if m is None:
+                continue
+            before = words[: m.start()]
+            if kind != "oppose" and _NEGATION.search(before):
+                continue
+            if re.search(r"\bif\b[^,]*$", before, re.IGNORECASE):
+                continue  # "if you agree", "if it sounds good": not the author's stance
+            if kind == "support" and _CONDITION_AFTER.match(words[m.end() :]):
+                kind = "concern"
+            lead = len(words) - len(words.lstrip())
+            start = segment.offset + sentence.start() + lead
+            cues.append(_Cue(kind, start, segment.offset + sentence.start() + len(words.rstrip())))
+            break
+    return cues
+
+
+def _from_cues(body: str, cues: list[_Cue], kinds: set[str]) -> Stance:
+    if kinds == {"support", "oppose"} or kinds >= {"support", "oppose", "concern"}:
+        decided, confidence, method = "neutral", 0.4, "cues-mixed"
+    elif "oppose" in kinds and "support" not in kinds:
+        decided, confidence, method = "oppose", 0.7, "cue-oppose"
+    elif "support" in kinds:
+        decided, confidence, method = "support", 0.75, "cue-support"
+    elif "concern" in kinds:
+        decided, confidence, method = "concern", 0.65, "cue-concern"
+    else:
+        decided, confidence, method = "neutral", 0.6, "cue-neutral"
+    pick = next((c for c in cues if c.kind == decided), cues[0])
+    return Stance(
+        decided, None, body[pick.start : pick.end], pick.start, pick.end, confidence, method
+    )
+
+
+def _fallback(body: str, own: list[Segment]) -> Stance:
+    sentences = [
+        (segment, m)
+        for segment in own
+        for m in _SENTENCE.finditer(segment.text)
+        if len(m.group().split()) >= 1 and not _CODE_LINE.match(m.group())
+    ]
+    words = sum(len(m.group().split()) for _, m in sentences)
+    if not sentences:
+        return Stance("none", None, None, None, None, 0.5, "no-own-text")
+    if words <= 25 and all(
+        _NONE.match(m.group().strip()) or _greeting(m.group()) for _, m in sentences
+    ):
+        return Stance("none", None, None, None, None, 0.5, "thanks-or-greeting")
+    segment, m = max(sentences[:3], key=lambda pair: len(pair[1].group()))
+    text = m.group()
+    start = segment.offset + m.start() + len(text) - len(text.lstrip())
+    end = segment.offset + m.start() + len(text.rstrip())
+    return Stance("neutral", None, body[start:end], start, end, 0.3, "no-cue")
+
+
+def _greeting(sentence: str) -> bool:
+    words = sentence.strip(" \t\n,.!-").split()
+    return len(words) <= 3 and (not words or words[0].lower() in ("hi", "hello", "hey", "dear"))
