@@ -12,10 +12,10 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -26,9 +26,10 @@ from app.models import (
     ParticipantAddress,
     Rejection,
 )
-from app.threads import Threader, ancestry, header_parent
-from ingest.parse import copy_quality
-from ingest.records import ParsedMessage, RawMessage
+from app.threads import Threader, header_parent, message_ancestry
+from ingest.copies import copy_rank, truncated_copy
+from ingest.pipermail_article import ARTICLE_DATE_SOURCE
+from ingest.records import Attachment, ParsedMessage, RawMessage
 from ingest.subjects import subject_key
 
 OUTCOMES = ("stored", "duplicate", "skipped", "rejected")
@@ -102,45 +103,61 @@ class BatchStore:
         self.subject_window_days = subject_window_days
         self.run_id = run_id
         self._lists: dict[str, MailingList] = {}
-        self._participants: dict[str, int] = {}
+        self._participants: dict[str, int | Participant] = {}
 
     def store(self, outcomes: list[Outcome], account: Account) -> set[int]:
         """Store one batch (the caller commits): account for every outcome. Returns the ids
         of the threads that changed, for what is derived from them."""
-        new_by_list: dict[int, list[Message]] = {}
-        copies_of = self._existing_copies(outcomes)
-        for outcome in outcomes:
-            raw, parsed = outcome.raw, outcome.parsed
-            if parsed is None:
-                self._quarantine(raw, outcome.reason or "unknown", account)
-                continue
-            if parsed.no_archive:
-                account.count(raw.source, "skipped")
-                continue
-            mailing_list = self._list_for(parsed, raw)
-            copies = copies_of.setdefault((mailing_list.id, parsed.message_id), [])
-            same = next((m for m in copies if m.content_hash == parsed.content_hash), None)
-            if same is not None:
-                _keep_better_copy(same, parsed, raw)
-                account.count(raw.source, "duplicate")
-                continue
-            message = self._new_message(mailing_list, parsed, raw)
-            if copies:
-                message.id_conflict = True
-                for other in copies:
-                    other.id_conflict = True
-            copies.append(message)
-            new_by_list.setdefault(mailing_list.id, []).append(message)
-            account.count(raw.source, "stored")
+        # Messages whose parent evidence is new (stored, or replaced by a better copy).
+        to_thread: dict[int, dict[int, Message]] = {}
+        replaced: list[Message] = []
+        with self.session.no_autoflush:
+            copies_of = self._existing_copies(outcomes)
+            self._load_participants(outcomes)
+            for outcome in outcomes:
+                raw, parsed = outcome.raw, outcome.parsed
+                if parsed is None:
+                    self._quarantine(raw, outcome.reason or "unknown", account)
+                    continue
+                if parsed.no_archive:
+                    account.count(raw.source, "skipped")
+                    continue
+                mailing_list = self._list_for(parsed, raw)
+                copies = copies_of.setdefault((mailing_list.id, parsed.message_id), [])
+                same = _same_message(copies, parsed)
+                if same is not None:
+                    account.count(raw.source, "duplicate")
+                    if self._keep_better_copy(same, parsed, raw) and same.id is not None:
+                        replaced.append(same)
+                        to_thread.setdefault(mailing_list.id, {})[id(same)] = same
+                    continue
+                message = Message(list_id=mailing_list.id, id_conflict=False, hidden=False)
+                self._fill(message, parsed, raw)
+                self.session.add(message)
+                if copies:
+                    message.id_conflict = True
+                    for other in copies:
+                        other.id_conflict = True
+                copies.append(message)
+                to_thread.setdefault(mailing_list.id, {})[id(message)] = message
+                account.count(raw.source, "stored")
         self.session.flush()
-        touched: set[int] = set()
-        for list_id, messages in new_by_list.items():
-            self.session.add_all(
-                MessageReference(message_pk=m.id, position=i, ref_message_id=ref)
-                for m in messages
-                for i, ref in enumerate(ancestry(m.references, m.in_reply_to))
+        if replaced:
+            self.session.execute(
+                delete(MessageReference).where(
+                    MessageReference.message_pk.in_([m.id for m in replaced])
+                )
             )
-            self.session.flush()
+        touched: set[int] = set()
+        for list_id, by_object in to_thread.items():
+            messages = list(by_object.values())
+            rows = [
+                {"message_pk": m.id, "position": i, "ref_message_id": ref}
+                for m in messages
+                for i, ref in enumerate(message_ancestry(m))
+            ]
+            if rows:
+                self.session.execute(insert(MessageReference), rows)
             threader = Threader(self.session, list_id, self.subject_window_days)
             touched |= threader.thread(messages)
         return touched
@@ -172,65 +189,90 @@ class BatchStore:
             self._lists[name] = mailing_list
         return mailing_list
 
-    def _participant_for(self, parsed: ParsedMessage) -> int | None:
+    def _load_participants(self, outcomes: list[Outcome]) -> None:
+        """One query for the batch's addresses that are not cached yet."""
+        wanted = {
+            o.parsed.from_address
+            for o in outcomes
+            if o.parsed is not None and o.parsed.from_address
+        } - set(self._participants)
+        if wanted:
+            rows = self.session.execute(
+                select(ParticipantAddress.address, ParticipantAddress.participant_id).where(
+                    ParticipantAddress.address.in_(wanted)
+                )
+            )
+            self._participants.update((address, pid) for address, pid in rows)
+
+    def _participant_for(self, parsed: ParsedMessage) -> int | Participant | None:
+        """The participant's id, or a new Participant that the next flush inserts."""
         address = parsed.from_address
         if not address:
             return None
-        pid = self._participants.get(address)
-        if pid is None:
-            pid = self.session.scalar(
-                select(ParticipantAddress.participant_id).where(
-                    ParticipantAddress.address == address
-                )
-            )
-            if pid is None:
-                participant = Participant(display_name=parsed.from_name)
-                self.session.add(participant)
-                self.session.flush()
-                self.session.add(ParticipantAddress(participant_id=participant.id, address=address))
-                pid = participant.id
-            self._participants[address] = pid
-        return pid
+        known = self._participants.get(address)
+        if known is None:
+            known = Participant(display_name=parsed.from_name)
+            known.addresses.append(ParticipantAddress(address=address))
+            self.session.add(known)
+            self._participants[address] = known
+        return known
 
-    def _new_message(
-        self, mailing_list: MailingList, parsed: ParsedMessage, raw: RawMessage
-    ) -> Message:
+    def _fill(self, message: Message, parsed: ParsedMessage, raw: RawMessage) -> None:
+        """Everything a message row holds that comes from one copy of the message."""
         parent_id, parent_via = header_parent(parsed.references, parsed.in_reply_to)
-        date_utc = offset = None
+        if parent_id is None and parsed.thread_parent:
+            parent_id, parent_via = parsed.thread_parent, "pipermail-thread"
+        offset = None
         if parsed.date is not None:
             delta = parsed.date.utcoffset()
             offset = int(delta.total_seconds() // 60) if delta is not None else 0
-            date_utc = parsed.date.astimezone(UTC).replace(tzinfo=None)
-        message = Message(
-            list_id=mailing_list.id,
-            message_id=parsed.message_id,
-            synthetic_id=parsed.synthetic_id,
-            id_conflict=False,
-            parent_message_id=parent_id,
-            parent_via=parent_via,
-            in_reply_to=parsed.in_reply_to,
-            references=parsed.references,
-            subject=parsed.subject,
-            subject_key=subject_key(parsed.subject),
-            date_utc=date_utc,
-            date_offset_minutes=offset,
-            date_source=parsed.date_source,
-            participant_id=self._participant_for(parsed),
-            from_name=parsed.from_name,
-            from_address=parsed.from_address,
-            body=parsed.body,
-            attachments=_attachments(parsed),
-            defects=parsed.defects,
-            raw=compress(raw.data),
-            content_hash=parsed.content_hash,
-            hidden=False,
-            source_file=raw.source,
-            source_offset=raw.offset,
-            article_url=raw.article_url,
-            ingest_run_id=self.run_id,
+        participant = self._participant_for(parsed)
+        if isinstance(participant, Participant):
+            message.participant = participant
+        else:
+            message.participant_id = participant
+        message.message_id = parsed.message_id
+        message.synthetic_id = parsed.synthetic_id
+        message.parent_message_id = parent_id
+        message.parent_via = parent_via
+        message.in_reply_to = parsed.in_reply_to
+        message.references = parsed.references
+        message.subject = parsed.subject
+        message.subject_key = subject_key(parsed.subject)
+        message.date_utc = utc_naive(parsed.date)
+        message.date_offset_minutes = offset
+        message.date_source = parsed.date_source
+        message.from_name = parsed.from_name
+        message.from_address = parsed.from_address
+        message.body = parsed.body
+        message.attachments = _attachments(parsed)
+        message.defects = parsed.defects
+        message.raw = compress(raw.data)
+        message.content_hash = parsed.content_hash
+        message.source_file = raw.source
+        message.source_offset = raw.offset
+        message.article_url = _article_url(message.article_url, raw.article_url)
+        message.ingest_run_id = self.run_id
+
+    def _keep_better_copy(self, stored: Message, parsed: ParsedMessage, raw: RawMessage) -> bool:
+        """Of two copies of one message keep the better (see ``ingest.copies.copy_rank``);
+        the result does not depend on which copy arrived first. Returns whether the stored
+        row's parent evidence changed, so that it must be threaded again."""
+        stored.article_url = _article_url(stored.article_url, raw.article_url)
+        incoming = copy_rank(
+            parsed.from_article, _has_parent_evidence(parsed), parsed.body, parsed.attachments
         )
-        self.session.add(message)
-        return message
+        current = copy_rank(
+            stored.date_source == ARTICLE_DATE_SOURCE,
+            stored.parent_via not in (None, "subject"),
+            stored.body,
+            [Attachment(**a) for a in stored.attachments],
+        )
+        if incoming > current or (incoming == current and raw.data >= decompress(stored.raw)):
+            return False
+        before = _threading_inputs(stored)
+        self._fill(stored, parsed, raw)
+        return _threading_inputs(stored) != before
 
     def _quarantine(self, raw: RawMessage, reason: str, account: Account) -> None:
         """Keep a rejected message's bytes and reason, on disk and in the database."""
@@ -257,24 +299,54 @@ class BatchStore:
         account.rejections.append({"source": raw.source, "offset": raw.offset, "reason": reason})
 
 
-def _keep_better_copy(stored: Message, parsed: ParsedMessage, raw: RawMessage) -> None:
-    """Of two copies of one message, keep the one that lost less text (e.g. "Jürgen" over
-    "J?rgen"); ties keep the smaller raw bytes. The result does not depend on which copy
-    arrived first."""
-    incoming = (copy_quality(parsed.body), raw.data)
-    current = (copy_quality(stored.body), decompress(stored.raw))
-    if incoming < current:
-        stored.body = parsed.body
-        stored.subject = parsed.subject
-        stored.from_name = parsed.from_name
-        stored.attachments = _attachments(parsed)
-        stored.raw = compress(raw.data)
-        stored.source_file = raw.source
-        stored.source_offset = raw.offset
+def _same_message(copies: list[Message], parsed: ParsedMessage) -> Message | None:
+    """The stored copy that `parsed` is a copy of: same content once export artefacts are
+    folded away; or any copy when one side is an HTML article page (a rendering of the mail
+    with the same Message-ID); or the same sender, subject and date with one body cut short
+    of the other."""
+    same = next((m for m in copies if m.content_hash == parsed.content_hash), None)
+    if same is not None:
+        return same
+    for message in copies:
+        if parsed.from_article or message.date_source == ARTICLE_DATE_SOURCE:
+            return message
+        if (
+            message.from_address == parsed.from_address
+            and message.subject == parsed.subject
+            and message.date_utc == utc_naive(parsed.date)
+            and truncated_copy(message.body, parsed.body)
+        ):
+            return message
+    return None
+
+
+def utc_naive(date: datetime | None) -> datetime | None:
+    """How dates are stored: naive UTC (the sender's offset is kept beside it)."""
+    return None if date is None else date.astimezone(UTC).replace(tzinfo=None)
+
+
+def _has_parent_evidence(parsed: ParsedMessage) -> bool:
+    return bool(parsed.references or parsed.in_reply_to or parsed.thread_parent)
+
+
+def _threading_inputs(message: Message) -> tuple[object, ...]:
+    return (
+        message.parent_message_id,
+        message.parent_via,
+        tuple(message.references or ()),
+        message.subject_key,
+        message.date_utc,
+    )
+
+
+def _article_url(*urls: str | None) -> str | None:
+    """Of several article URLs of one message, the same one whatever the order: the highest
+    article number, which is the archive's newest build, the one its indexes link."""
+    return max((u for u in urls if u), default=None)
 
 
 def _attachments(parsed: ParsedMessage) -> list[dict[str, object]]:
     return [
-        {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+        {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
         for a in parsed.attachments
     ]

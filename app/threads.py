@@ -15,18 +15,38 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from app.models import Message, MessageReference, Thread
+from app.models import (
+    DecisionLink,
+    Message,
+    MessageReference,
+    Position,
+    PositionOverride,
+    Thread,
+    thread_tags,
+)
 from ingest.subjects import is_reply, strip_list_tag
 
 
-def ancestry(references: list[str], in_reply_to: str | None) -> list[str]:
-    """Ancestors from farthest to nearest, as JWZ threading reads them."""
+def ancestry(
+    references: list[str], in_reply_to: str | None, parent_id: str | None, parent_via: str | None
+) -> list[str]:
+    """Ancestors from farthest to nearest, as JWZ threading reads them; without headers, the
+    parent a pipermail thread index gave (the subject fallback is not ancestry: it is
+    recomputed as messages arrive)."""
     if references:
         return references
-    return [in_reply_to] if in_reply_to else []
+    if in_reply_to:
+        return [in_reply_to]
+    return [parent_id] if parent_id and parent_via == "pipermail-thread" else []
+
+
+def message_ancestry(message: Message) -> list[str]:
+    return ancestry(
+        message.references, message.in_reply_to, message.parent_message_id, message.parent_via
+    )
 
 
 def header_parent(references: list[str], in_reply_to: str | None) -> tuple[str | None, str | None]:
@@ -66,7 +86,8 @@ class Threader:
             .join(MessageReference, MessageReference.message_pk == Message.id)
             .where(Message.list_id == self.list_id, MessageReference.ref_message_id.in_(new_ids))
         ).all()
-        touched_threads = {m.thread_id for m in [*waiting, *affected] if m.thread_id}
+        # Threads of messages re-threaded (a better copy replaced them) may lose them.
+        touched_threads = {m.thread_id for m in [*new_messages, *waiting, *affected] if m.thread_id}
         touched_threads |= set(
             self.session.scalars(
                 select(Thread.id).where(Thread.list_id == self.list_id, Thread.key.in_(new_ids))
@@ -154,7 +175,7 @@ class Threader:
         for row in sorted(rows, key=lambda r: r.content_hash, reverse=True):
             self._nodes[row.message_id] = _Node(
                 row.message_id,
-                ancestry(row.references, row.in_reply_to),
+                ancestry(row.references, row.in_reply_to, row.parent_message_id, row.parent_via),
                 row.parent_message_id,
                 row.parent_via,
             )
@@ -166,7 +187,7 @@ class Threader:
         if node is None:
             self._nodes[message.message_id] = _Node(
                 message.message_id,
-                ancestry(message.references, message.in_reply_to),
+                message_ancestry(message),
                 message.parent_message_id,
                 message.parent_via,
             )
@@ -211,16 +232,26 @@ class Threader:
             self.session.add(thread)
             existing[key] = thread
         self.session.flush()
+        # Where each thread's messages went, for the rows that refer to a thread left empty.
+        moved_to: dict[int, int] = {}
         for message in messages:
-            message.thread_id = existing[keys[message.id]].id
+            new_thread = existing[keys[message.id]].id
+            if message.thread_id is not None and message.thread_id != new_thread:
+                moved_to[message.thread_id] = min(
+                    new_thread, moved_to.get(message.thread_id, new_thread)
+                )
+            message.thread_id = new_thread
         self.session.flush()
         touched = old_threads | {t.id for t in existing.values()}
-        return touched - refresh_thread_stats(self.session, touched)
+        return touched - refresh_thread_stats(self.session, touched, moved_to)
 
 
-def refresh_thread_stats(session: Session, thread_ids: set[int]) -> set[int]:
+def refresh_thread_stats(
+    session: Session, thread_ids: set[int], moved_to: dict[int, int] | None = None
+) -> set[int]:
     """Counts, date span and subject of the given threads; threads left empty are removed
-    (their ids are returned)."""
+    (their ids are returned), after what refers to them follows their messages (`moved_to`:
+    old thread id → the thread that received its messages)."""
     if not thread_ids:
         return set()
     stats = {
@@ -238,28 +269,81 @@ def refresh_thread_stats(session: Session, thread_ids: set[int]) -> set[int]:
     }
     empty = thread_ids - set(stats)
     if empty:
+        for old in empty:
+            if moved_to and old in moved_to:
+                move_thread_references(session, old, moved_to[old])
         session.execute(delete(Thread).where(Thread.id.in_(empty)))
-    for thread in session.scalars(select(Thread).where(Thread.id.in_(set(stats)))):
+    threads = list(session.scalars(select(Thread).where(Thread.id.in_(set(stats)))))
+    subjects = _thread_subjects(session, threads)
+    for thread in threads:
         row = stats[thread.id]
         thread.message_count = row.n
         thread.first_date = row.first
         thread.last_date = row.last
-        thread.subject = _thread_subject(session, thread)
+        thread.subject = subjects.get(thread.id, "")
     return empty
 
 
-def _thread_subject(session: Session, thread: Thread) -> str:
-    """The root's subject, else the earliest message's (a ghost root has none)."""
-    root_subject = session.scalar(
-        select(Message.subject)
-        .where(Message.list_id == thread.list_id, Message.message_id == thread.key)
-        .limit(1)
-    )
-    if root_subject is None:
-        root_subject = session.scalar(
-            select(Message.subject)
-            .where(Message.thread_id == thread.id)
-            .order_by(Message.date_utc.is_(None), Message.date_utc, Message.message_id)
-            .limit(1)
+def move_thread_references(session: Session, old: int, new: int) -> None:
+    """Point every row that refers to thread `old` at thread `new` (threads merged).
+
+    A staff correction of a participant's position that both threads hold stays the
+    receiving thread's: the merged thread keeps the one made on its own root.
+    """
+    session.execute(update(Position).where(Position.thread_id == old).values(thread_id=new))
+    session.execute(update(DecisionLink).where(DecisionLink.thread_id == old).values(thread_id=new))
+    overridden = select(PositionOverride.participant_id).where(PositionOverride.thread_id == new)
+    session.execute(
+        delete(PositionOverride).where(
+            PositionOverride.thread_id == old, PositionOverride.participant_id.in_(overridden)
         )
-    return strip_list_tag(root_subject or "")
+    )
+    session.execute(
+        update(PositionOverride).where(PositionOverride.thread_id == old).values(thread_id=new)
+    )
+    tagged = select(thread_tags.c.tag_id).where(thread_tags.c.thread_id == new)
+    session.execute(
+        update(thread_tags)
+        .where(thread_tags.c.thread_id == old, thread_tags.c.tag_id.not_in(tagged))
+        .values(thread_id=new)
+    )
+    session.execute(delete(thread_tags).where(thread_tags.c.thread_id == old))
+
+
+def _thread_subjects(session: Session, threads: list[Thread]) -> dict[int, str]:
+    """Each thread's subject: its root's, else its earliest message's (a ghost root has
+    none). Two queries for all threads, whatever their number."""
+    if not threads:
+        return {}
+    by_key = {(t.list_id, t.key): t.id for t in threads}
+    subjects: dict[int, str] = {}
+    for list_id, key, subject in session.execute(
+        select(Message.list_id, Message.message_id, Message.subject)
+        .where(
+            Message.thread_id.in_(set(by_key.values())),
+            Message.message_id.in_({key for _, key in by_key}),
+        )
+        .order_by(Message.content_hash)
+    ):
+        subjects.setdefault(by_key[(list_id, key)], subject)
+    ghost_rooted = {t.id for t in threads} - set(subjects)
+    if ghost_rooted:
+        earliest = (
+            select(
+                Message.thread_id,
+                Message.subject,
+                func.row_number()
+                .over(
+                    partition_by=Message.thread_id,
+                    order_by=(Message.date_utc.is_(None), Message.date_utc, Message.message_id),
+                )
+                .label("rank"),
+            )
+            .where(Message.thread_id.in_(ghost_rooted))
+            .subquery()
+        )
+        for thread_id, subject in session.execute(
+            select(earliest.c.thread_id, earliest.c.subject).where(earliest.c.rank == 1)
+        ):
+            subjects[thread_id] = subject
+    return {thread_id: strip_list_tag(subject or "") for thread_id, subject in subjects.items()}

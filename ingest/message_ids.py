@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-_ID = re.compile(r"<+\s*([^<>\s]+?)\s*>+")
+# Whitespace inside the brackets is folding, not part of the id.
+_ID = re.compile(r"<+([^<>]*?)>+")
 
 
 def normalise_message_id(value: str | None) -> str | None:
@@ -17,8 +18,8 @@ def normalise_message_id(value: str | None) -> str | None:
     if not value:
         return None
     match = _ID.search(value)
-    if match:
-        core = match.group(1)
+    if match and match.group(1).strip():
+        core = "".join(match.group(1).split())
     else:
         core = value.strip().split()[0] if value.strip() else ""
         core = core.strip("<>")

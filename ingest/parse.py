@@ -1,34 +1,31 @@
-"""One raw message to a ``ParsedMessage``: Quorum's adapter around mail-parser.
+"""One raw message to a ``ParsedMessage``.
 
-mail-parser walks the MIME tree, collects attachments and reports defects. Its text
-handling loses data in two places, which this adapter takes over: undeclared 8-bit header
-bytes are dropped ("Grüße" → "Gre"), and a missing Message-ID is reported as "". Headers
-are therefore decoded from bytes here (see ``ingest.headers``), and body parts are decoded
-with Quorum's charset fallbacks instead of mail-parser's lossy ones.
+The MIME tree is walked with the standard library's ``email`` parser; everything where
+off-the-shelf parsers lose data is done here instead. mail-parser (tried first) dropped
+undeclared 8-bit header bytes ("Grüße" → "Gre"), reported a missing Message-ID as "", and
+spent more time than all the rest of the ingest on properties Quorum never reads. Headers
+are therefore decoded from bytes (see ``ingest.headers``), and body parts with Quorum's
+charset fallbacks. Pipermail HTML article pages have their own parser
+(``ingest.pipermail_article``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import re
+import email
 from email.message import Message
 
-import mailparser
 from bs4 import BeautifulSoup
 
 from ingest.addresses import parse_from
+from ingest.copies import content_hash
 from ingest.dates import best_date
 from ingest.headers import Headers, decode_bytes, split_message
 from ingest.message_ids import normalise_message_id, parse_id_list, synthetic_message_id
+from ingest.pipermail_article import parse_article
 from ingest.records import Attachment, ParsedMessage, RawMessage, RejectedMessage
-
-# mail-parser logs every odd part at WARNING; the account and defects list say it better.
-logging.getLogger("mailparser").setLevel(logging.ERROR)
+from ingest.scrubbed import extract_scrubbed
 
 # Charsets whose real-world use is a superset, as browsers treat them (WHATWG encoding).
-_SCRUBBED_URL = re.compile(r"^\s*URL?\s*:\s*<?(?:https?://|/)\S*>?\s*$", re.IGNORECASE)
-_LOSSY = re.compile(r"[^\x00-\x7f]|\?")
 _CHARSET_ALIASES = {
     "iso-8859-1": "cp1252",
     "latin-1": "cp1252",
@@ -42,6 +39,8 @@ _CHARSET_ALIASES = {
 
 def parse_message(raw: RawMessage) -> ParsedMessage:
     """Parse one message; raise ``RejectedMessage`` with a reason when it is not usable mail."""
+    if raw.kind == "pipermail-article":
+        return parse_article(raw)
     if not raw.data.strip():
         raise RejectedMessage("empty message")
     header_block, _ = split_message(raw.data)
@@ -51,8 +50,9 @@ def parse_message(raw: RawMessage) -> ParsedMessage:
     if not any(headers.raw(name) is not None for name in ("from", "subject", "message-id", "date")):
         raise RejectedMessage("not a mail message: no From, Subject, Message-ID or Date")
     try:
-        mail = mailparser.parse_from_bytes(raw.data)
-    except Exception as exc:  # mail-parser raises many types on hostile input
+        mail = email.message_from_bytes(raw.data)
+        body, attachments = _body_and_attachments(mail)
+    except Exception as exc:  # hostile MIME can break the parser in many ways
         raise RejectedMessage(f"MIME structure cannot be parsed: {exc}") from exc
 
     message_id = normalise_message_id(headers.get("message-id"))
@@ -65,9 +65,10 @@ def parse_message(raw: RawMessage) -> ParsedMessage:
     )
     from_name, from_address = parse_from(headers.get("from"))
     date, date_source = best_date(headers.get("date"), headers.get_all("received"), raw.envelope)
-    body, attachments = _body_and_attachments(mail.message)
+    body, scrubbed = extract_scrubbed(body)
+    attachments += scrubbed
     subject = headers.get("subject") or ""
-    defects = sorted(mail.defects_categories) if mail.has_defects else []
+    defects = sorted({type(d).__name__ for part in mail.walk() for d in part.defects})
     return ParsedMessage(
         message_id=message_id,
         synthetic_id=synthetic,
@@ -85,23 +86,6 @@ def parse_message(raw: RawMessage) -> ParsedMessage:
         content_hash=content_hash(message_id, from_address, subject, date, body),
         defects=defects,
     )
-
-
-def content_hash(message_id: str, address: str, subject: str, date: object, body: str) -> str:
-    """What makes two copies of one message the same message.
-
-    Archives that were exported twice differ in ways that are not the author's: trailing
-    spaces, the URL line of a scrubbed attachment, and non-ASCII letters that one export
-    turned into "?". Those are folded away so such copies count as duplicates.
-    """
-    lines = (line.rstrip() for line in body.strip().splitlines() if not _SCRUBBED_URL.match(line))
-    text = "\x00".join((message_id, address, subject, str(date), "\n".join(lines)))
-    return hashlib.sha256(_LOSSY.sub("?", text).encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def copy_quality(body: str) -> tuple[int, int]:
-    """Lower is better: of two copies of one message, keep the one that lost fewer letters."""
-    return (body.count("\ufffd") + body.count("?"), -len(body))
 
 
 def _no_archive(headers: Headers) -> bool:

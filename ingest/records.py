@@ -18,7 +18,14 @@ class RawMessage:
     obfuscated: bool = False
     #: The list the archive belongs to, as its location suggests (folder or file name).
     list_hint: str | None = None
+    #: "mail" (RFC 822 bytes) or "pipermail-article" (an HTML article page).
+    kind: str = "mail"
+    #: Where a pipermail article page lives ("2003-April/035890.html"), for redirects.
     article_url: str | None = None
+    #: What the archive around a pipermail article knows: its Message-ID, and its parent's
+    #: as the month's thread.html nests it (weaker evidence than headers).
+    message_id: str | None = None
+    thread_parent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +33,8 @@ class Attachment:
     filename: str
     content_type: str
     size: int
+    #: Where the archive put an attachment it removed from the message (pipermail "scrubbed").
+    url: str | None = None
 
 
 @dataclass(slots=True)
@@ -45,6 +54,10 @@ class ParsedMessage:
     no_archive: bool
     content_hash: str
     defects: list[str] = field(default_factory=list)
+    #: The parent given by a pipermail thread.html, used when no header names one.
+    thread_parent: str | None = None
+    #: Parsed from a pipermail HTML article page rather than from the mail itself.
+    from_article: bool = False
 
 
 class RejectedMessage(ValueError):

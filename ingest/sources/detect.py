@@ -8,10 +8,11 @@ from pathlib import Path
 
 from ingest.records import RawMessage
 from ingest.sources.mbox import iter_mbox, open_maybe_gzip
+from ingest.sources.pipermail_html import ARTICLE_NAME, is_pipermail_folder, iter_pipermail_html
 from ingest.sources.single import is_maildir, iter_eml, iter_maildir
 
-FORMATS = ("auto", "mbox", "pipermail-txt", "maildir", "eml")
-_PIPERMAIL_MONTH = re.compile(r"^\d{4}-[A-Z][a-z]+\.txt(\.gz)?$")
+FORMATS = ("auto", "mbox", "pipermail-txt", "pipermail-html", "maildir", "eml")
+_PIPERMAIL_MONTH = re.compile(r"^\d{4}-[A-Z][a-z]+(\.txt(\.gz)?)?$")
 _OBFUSCATED_FIRST_LINE = re.compile(rb"^From \S+ at \S+\s")
 # Folder names that say where archives live rather than which list they belong to.
 _GENERIC_FOLDERS = {"archive", "archives", "pipermail", "mbox", "public", "private", "mail"}
@@ -25,7 +26,8 @@ def list_files(paths: list[Path]) -> list[tuple[Path, bool]]:
     """Every file under the given paths, folders walked recursively, in a stable order, each
     with whether it was named explicitly (a file found inside a folder was not).
 
-    Maildir folders are returned whole (their messages are files, not archives).
+    Maildir and pipermail HTML month folders are returned whole: their files are the
+    messages of one archive, not archives each.
     """
     found: list[tuple[Path, bool]] = []
     for path in paths:
@@ -36,7 +38,7 @@ def list_files(paths: list[Path]) -> list[tuple[Path, bool]]:
 
 
 def _walk(path: Path, explicit: bool) -> list[tuple[Path, bool]]:
-    if not path.is_dir() or is_maildir(path):
+    if not path.is_dir() or is_maildir(path) or is_pipermail_folder(path):
         return [(path, explicit)]
     try:
         children = sorted(path.iterdir())
@@ -50,9 +52,12 @@ def _walk(path: Path, explicit: bool) -> list[tuple[Path, bool]]:
 
 
 def list_hint_for(path: Path) -> str:
-    """The list a file probably belongs to: its folder for pipermail months, else its name."""
+    """The list a file probably belongs to: the folder holding pipermail months (a month
+    file, a month folder or an article in one), else the file's name."""
+    if ARTICLE_NAME.match(path.name):
+        path = path.parent
     if _PIPERMAIL_MONTH.match(path.name) or path.is_dir():
-        folder = path.parent if not path.is_dir() else path
+        folder = path.parent if _PIPERMAIL_MONTH.match(path.name) else path
         while folder.name.lower() in _GENERIC_FOLDERS and folder.parent != folder:
             folder = folder.parent
         return folder.name
@@ -66,7 +71,9 @@ def detect_format(path: Path) -> str:
     if path.is_dir():
         if is_maildir(path):
             return "maildir"
-        raise SourceError(f"{path}: a folder that is not a maildir")
+        if is_pipermail_folder(path):
+            return "pipermail-html"
+        raise SourceError(f"{path}: a folder that is neither a maildir nor a pipermail month")
     try:
         with open_maybe_gzip(path) as fh:
             head = fh.read(4096)
@@ -80,6 +87,8 @@ def detect_format(path: Path) -> str:
         return "mbox"
     if re.match(rb"^[!-9;-~]+:", head):
         return "eml"
+    if b"<!--beginarticle-->" in head:
+        return "pipermail-html"
     raise SourceError(f"{path}: not a mail archive (neither mbox, pipermail nor a message)")
 
 
@@ -91,6 +100,8 @@ def iter_archive(path: Path, fmt: str = "auto") -> Iterator[RawMessage]:
     try:
         if fmt in ("mbox", "pipermail-txt"):
             yield from iter_mbox(path, hint)
+        elif fmt == "pipermail-html":
+            yield from iter_pipermail_html(path, hint)
         elif fmt == "maildir":
             yield from iter_maildir(path, hint)
         elif fmt == "eml":

@@ -1,0 +1,105 @@
+"""Pipermail HTML month folders (``2003-April/``: ``NNNNNN.html`` articles and indexes).
+
+Every article page in the folder is a message, including the orphans that no index links
+(an archive rebuilt twice leaves two article-number sequences). The folder as a whole
+knows more than each page does, so it is read in two passes:
+
+1. every page's identity: its Message-ID (from the page, or from the ``<!--N key-->``
+   comments of ``thread.html``, which older pipermail wrote with the Message-ID in them),
+   and who/when/what, so that an orphan without a Message-ID takes the id of the linked
+   page it is a copy of;
+2. the pages again, one at a time, each handed on with its id and the parent that
+   ``thread.html`` nests it under (recorded as "pipermail-thread": weaker than headers).
+
+Only ids and fingerprints are held in memory, never the pages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from ingest.message_ids import normalise_message_id
+from ingest.pipermail_article import read_article
+from ingest.records import RawMessage
+
+ARTICLE_NAME = re.compile(r"^\d{6}\.html$")
+_THREAD_ENTRY = re.compile(
+    r"<!--(\d+) ([^>]*?) -->\s*<LI><A HREF=\"(\d{6})\.html\"", re.IGNORECASE | re.DOTALL
+)
+# Older pipermail thread keys end with "<date>/<message-id>-".
+_KEY_MESSAGE_ID = re.compile(r"/([^/\s]+@[^/\s]+?)-$")
+
+
+def is_pipermail_folder(path: Path) -> bool:
+    return path.is_dir() and any(ARTICLE_NAME.match(p.name) for p in path.iterdir())
+
+
+def article_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if ARTICLE_NAME.match(p.name))
+
+
+def thread_index(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """From ``thread.html``: (article number → parent article number, article number →
+    Message-ID named in the thread key). Empty when the folder has no thread index."""
+    index = folder / "thread.html"
+    if not index.is_file():
+        return {}, {}
+    text = index.read_bytes().decode("utf-8", "replace")
+    parents: dict[str, str] = {}
+    key_ids: dict[str, str] = {}
+    # The article last seen at each depth: an entry's parent is the one a level up.
+    open_at_depth: dict[int, str] = {}
+    for match in _THREAD_ENTRY.finditer(text):
+        depth, key, number = int(match.group(1)), match.group(2), match.group(3)
+        open_at_depth[depth] = number
+        for deeper in [d for d in open_at_depth if d > depth]:
+            del open_at_depth[deeper]
+        parent = open_at_depth.get(depth - 1)
+        if parent is not None:
+            parents[number] = parent
+        named = _KEY_MESSAGE_ID.search(key.strip())
+        if named:
+            message_id = normalise_message_id(named.group(1))
+            if message_id:
+                key_ids[number] = message_id
+    return parents, key_ids
+
+
+def iter_pipermail_html(path: Path, list_hint: str | None = None) -> Iterator[RawMessage]:
+    """Yield every article page of a month folder (or the one page named) with its id and
+    thread parent, as the folder around it gives them."""
+    folder = path.parent if path.is_file() else path
+    files = article_files(folder)
+    parents, key_ids = thread_index(folder)
+    ids: dict[str, str] = {}
+    by_fingerprint: dict[tuple[str, str, str], str] = {}
+    unidentified: dict[str, tuple[str, str, str]] = {}
+    for file in files:
+        number = file.name[:6]
+        article = read_article(file.read_bytes())
+        if article is None:
+            continue
+        message_id = article.message_id or key_ids.get(number)
+        if message_id:
+            ids[number] = message_id
+            by_fingerprint.setdefault(article.fingerprint(), message_id)
+        else:
+            unidentified[number] = article.fingerprint()
+    for number, fingerprint in unidentified.items():
+        if fingerprint in by_fingerprint:
+            ids[number] = by_fingerprint[fingerprint]
+    for file in [path] if path.is_file() else files:
+        number = file.name[:6]
+        parent = parents.get(number)
+        yield RawMessage(
+            data=file.read_bytes(),
+            source=str(file),
+            offset=0,
+            list_hint=list_hint,
+            kind="pipermail-article",
+            article_url=f"{folder.name}/{file.name}",
+            message_id=ids.get(number),
+            thread_parent=ids.get(parent) if parent else None,
+        )
