@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app, settings_of
 from app.db import upgrade
-from app.exports import export_messages
+from app.exports import export_decisions, export_messages, export_positions
+from app.models import ROLES
 from ingest.sources import FORMATS, SourceError
 
 
@@ -94,6 +95,76 @@ def export_messages_command(list_name: str | None) -> None:
     with sessions() as session:
         for record in export_messages(session, list_name):
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@export.command("positions")
+@click.option("--list", "list_name", help="Only this list.")
+@with_appcontext
+def export_positions_command(list_name: str | None) -> None:
+    """One object per message with an author position (schema in DESIGN.md)."""
+    sessions = _ready()
+    with sessions() as session:
+        for record in export_positions(session, list_name):
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@main.group()
+def positions() -> None:
+    """Stances and votes extracted from the authors' own words."""
+
+
+@positions.command("recompute")
+@click.option("--list", "list_name", help="Only this list.")
+@with_appcontext
+def positions_recompute(list_name: str | None) -> None:
+    """Rerun extraction over stored messages; staff corrections are kept."""
+    from app.positions import recompute
+
+    sessions = _ready()
+    with sessions() as session:
+        done = recompute(session, list_name)
+    click.echo(f"positions recomputed for {done} messages")
+
+
+@export.command("decisions")
+@with_appcontext
+def export_decisions_command() -> None:
+    """One object per decision, with its links to public threads and messages."""
+    sessions = _ready()
+    with sessions() as session:
+        for record in export_decisions(session):
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@main.group()
+def users() -> None:
+    """Staff accounts."""
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_create(name: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account (admin, editor or viewer)."""
+    from app.accounts import create_user
+    from app.governance import ValidationError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    sessions = _ready()
+    with sessions() as session:
+        try:
+            create_user(session, name, role, password)
+        except ValidationError as exc:
+            for message in exc.errors.values():
+                click.echo(f"quorum users create: {message}", err=True)
+            sys.exit(2)
+        session.commit()
+    click.echo(f"created {role} {name}")
 
 
 @main.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
@@ -20,23 +20,24 @@ CSP = (
 def db_session() -> Session:
     """The request's session, opened on first use and closed when the request ends."""
     if "db" not in g:
-        sessions: sessionmaker[Session] = g.quorum_sessions
+        sessions: sessionmaker[Session] = current_app.extensions["quorum.sessionmaker"]
         g.db = sessions()
     session: Session = g.db
     return session
 
 
 def register_web(app: Flask) -> None:
-    from app.web import auth, browse, feeds, filters, messages, people
+    from flask_wtf.csrf import CSRFProtect
 
-    for blueprint in (browse.bp, messages.bp, people.bp, feeds.bp):
+    from app.web import auth, browse, decisions, feeds, filters, messages, people, staff
+
+    for blueprint in (browse.bp, messages.bp, people.bp, feeds.bp, decisions.bp, staff.bp):
         app.register_blueprint(blueprint)
     filters.register(app)
     auth.init_login(app)
-
-    @app.before_request
-    def _bind_sessions() -> None:
-        g.quorum_sessions = app.extensions["quorum.sessionmaker"]
+    # Every form that changes something carries a CSRF token (token-authenticated API
+    # blueprints exempt themselves).
+    app.extensions["quorum.csrf"] = CSRFProtect(app)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

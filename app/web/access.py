@@ -11,10 +11,10 @@ from app.models import MailingList, Message
 
 
 def can_read_private() -> bool:
-    """Whether the current reader may see private lists (staff; see app.web.auth)."""
-    from flask_login import current_user
+    """Whether the current reader may see private lists (any staff role)."""
+    from app.web.auth import can
 
-    return bool(getattr(current_user, "is_authenticated", False))
+    return can("read_private")
 
 
 def readable_list_filter():  # type: ignore[no-untyped-def]
@@ -35,5 +35,10 @@ def readable_list(session: Session, name: str) -> MailingList:
 
 
 def visible_messages():  # type: ignore[no-untyped-def]
-    """A SQL condition: messages not hidden on request."""
+    """A SQL condition: messages not hidden on request — except for staff who may hide and
+    restore them, and so must see them (marked as hidden)."""
+    from app.web.auth import can
+
+    if can("hide_messages"):
+        return Message.id.is_not(None)
     return Message.hidden.is_(False)

@@ -10,10 +10,22 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from app.models import Decision, DecisionLink, MailingList, Message, MessageReference, Thread
+from app.models import (
+    Decision,
+    DecisionLink,
+    MailingList,
+    Message,
+    MessageReference,
+    Tag,
+    Thread,
+    thread_tags,
+)
+from app.positions import tally, thread_positions
 from app.web import db_session
 from app.web.access import readable_list, readable_list_filter, visible_messages
+from app.web.auth import can
 from app.web.charts import bars
+from app.web.forms import CorrectionForm
 from app.web.threads_view import daily_counts, reply_order
 
 bp = Blueprint("browse", __name__)
@@ -226,17 +238,26 @@ def thread_page(name: str, key: str) -> str | Response:
     if not messages:
         abort(410)
     timeline = daily_counts([m.date_utc for m in messages])
-    links = (
-        session.execute(
-            select(DecisionLink).where(
-                (DecisionLink.thread_id == thread.id)
-                | DecisionLink.message_pk.in_([m.id for m in messages]),
-                DecisionLink.state == "confirmed",
-            )
+    links = session.scalars(
+        select(DecisionLink).where(
+            (DecisionLink.thread_id == thread.id)
+            | DecisionLink.message_pk.in_([m.id for m in messages]),
+            DecisionLink.state == "confirmed",
         )
-        .scalars()
-        .all()
+    ).all()
+    positions = thread_positions(session, thread.id)
+    tags = sorted(
+        session.scalars(
+            select(Tag.name)
+            .join(thread_tags, thread_tags.c.tag_id == Tag.id)
+            .where(thread_tags.c.thread_id == thread.id)
+        )
     )
+    staff_forms = {}
+    if can("link_discussions"):
+        from app.web.staff import link_form
+
+        staff_forms = {"link_form": link_form(), "correction_form": CorrectionForm()}
     return render_template(
         "thread.html",
         mailing_list=mailing_list,
@@ -250,5 +271,9 @@ def thread_page(name: str, key: str) -> str | Response:
             title="Messages per day",
         ),
         decision_links=links,
+        positions=positions,
+        tally=tally(positions),
+        tags=tags,
         key=url_key(thread.key),
+        **staff_forms,
     )

@@ -22,7 +22,7 @@ def rfc3339(value: datetime | None) -> str:
     return (value or datetime(1970, 1, 1)).replace(tzinfo=UTC).isoformat()
 
 
-def _atom(**context: object) -> Response:
+def atom_response(**context: object) -> Response:
     body = render_template("feed.xml", **context)
     return Response(body, mimetype="application/atom+xml")
 
@@ -48,7 +48,7 @@ def list_feed(name: str) -> Response:
         }
         for t in threads
     ]
-    return _atom(
+    return atom_response(
         feed_id=url_for("feeds.list_feed", name=name, _external=True),
         title=f"New threads on {mailing_list.title or mailing_list.name}",
         link=url_for("browse.list_page", name=name, _external=True),
@@ -81,7 +81,7 @@ def thread_feed(name: str, key: str) -> Response:
         }
         for m in messages
     ]
-    return _atom(
+    return atom_response(
         feed_id=url_for("feeds.thread_feed", name=name, key=key, _external=True),
         title=f"New messages in “{thread.subject}”",
         link=url_for("browse.thread_page", name=name, key=url_key(thread.key), _external=True),

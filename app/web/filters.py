@@ -8,6 +8,7 @@ from flask import Flask
 
 from app.exports import local_date
 from app.models import Message
+from app.web.markdown import render_markdown
 from app.web.rendering import Block, body_blocks
 from ingest.addresses import obfuscate
 from ingest.subjects import strip_list_tag
@@ -35,6 +36,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["message_date"] = message_date
     app.jinja_env.filters["iso_date"] = iso_date
     app.jinja_env.filters["blocks"] = blocks
+    app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["short_date"] = short_date
     app.jinja_env.filters["obfuscate"] = obfuscate
     app.jinja_env.filters["display_subject"] = strip_list_tag

@@ -14,6 +14,7 @@ from app.models import DecisionLink, MailingList, Message, Thread
 from app.store import decompress
 from app.web import db_session
 from app.web.access import readable_list, readable_list_filter
+from app.web.auth import can
 from app.web.browse import bracketed, find_thread, url_key
 
 bp = Blueprint("messages", __name__)
@@ -39,7 +40,7 @@ def _one(message_id: str, list_name: str | None = None) -> Message:
     copies = _readable_copies(message_id, list_name)
     if not copies:
         abort(404)
-    shown = [m for m in copies if not m.hidden]
+    shown = [m for m in copies if not m.hidden or can("hide_messages")]
     if not shown:
         abort(410)
     return shown[0]
@@ -60,8 +61,14 @@ def _render(message: Message) -> str:
         for m in _readable_copies(message.message_id)
         if m.list_id != message.list_id
     ]
+    staff_forms = {}
+    if can("link_discussions"):
+        from app.web.staff import link_form
+
+        staff_forms = {"link_form": link_form()}
     return render_template(
         "message.html",
+        **staff_forms,
         message=message,
         mailing_list=message.mailing_list,
         thread=thread,

@@ -1,0 +1,73 @@
+"""Flask-WTF forms: every form posts with a CSRF token; validation messages show inline."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.models import DECISION_STATUSES, LINK_RELATIONS, ROLES, STANCES
+
+
+class LoginForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("User name", validators=[DataRequired(), Length(max=100)])
+    password = PasswordField("Password", validators=[DataRequired()])
+    next = HiddenField()
+
+
+class ActionForm(FlaskForm):  # type: ignore[misc]
+    """A button that changes something: only its CSRF token and an optional note."""
+
+    note = StringField("Note", validators=[Optional(), Length(max=2000)])
+
+
+class DecisionForm(FlaskForm):  # type: ignore[misc]
+    title = StringField("Title", validators=[DataRequired(), Length(max=500)])
+    summary = TextAreaField("Summary", validators=[Optional(), Length(max=5000)])
+    body_markdown = TextAreaField("Body (Markdown)", validators=[Optional()])
+    decided_by = StringField(
+        "Decided by (e.g. Board of Directors)", validators=[Optional(), Length(max=200)]
+    )
+    status = SelectField("Status", choices=[(s, s) for s in DECISION_STATUSES])
+    decided_on = DateField("Decided on", validators=[Optional()])
+    outcome = TextAreaField("Outcome", validators=[Optional()])
+    rationale = TextAreaField("Rationale", validators=[Optional()])
+    announced_by = StringField("Announced by (Message-ID)", validators=[Optional()])
+    supersedes = StringField("Supersedes (slug of an earlier decision)", validators=[Optional()])
+    tags = StringField("Tags (comma-separated)", validators=[Optional()])
+
+
+class LinkForm(FlaskForm):  # type: ignore[misc]
+    decision = SelectField("Decision", coerce=int)
+    relation = SelectField("Relation", choices=[(r, r) for r in LINK_RELATIONS])
+    note = StringField("Note", validators=[Optional(), Length(max=2000)])
+
+
+class TagsForm(FlaskForm):  # type: ignore[misc]
+    tags = StringField("Tags (comma-separated)", validators=[Optional(), Length(max=1000)])
+
+
+class CorrectionForm(FlaskForm):  # type: ignore[misc]
+    participant = SelectField("Participant", coerce=int)
+    stance = SelectField("Stance", choices=[(s, s) for s in STANCES])
+    vote = StringField("Vote (optional)", validators=[Optional(), Length(max=16)])
+    note = StringField("Why", validators=[DataRequired(), Length(max=2000)])
+
+
+class UserForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("User name", validators=[DataRequired(), Length(max=100)])
+    role = SelectField("Role", choices=[(r, r) for r in ROLES])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class UserUpdateForm(FlaskForm):  # type: ignore[misc]
+    role = SelectField("Role", choices=[(r, r) for r in ROLES])
+    active = BooleanField("Active")
