@@ -136,6 +136,27 @@ def export_decisions_command() -> None:
             sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+@main.group("import")
+def import_group() -> None:
+    """Load records other tools (or `quorum export`) wrote."""
+
+
+@import_group.command("decisions")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@with_appcontext
+def import_decisions_command(file: click.utils.LazyFile) -> None:
+    """Decisions as JSON Lines (the `export decisions` format), created or updated by slug."""
+    from app.decision_import import import_decisions
+
+    sessions = _ready()
+    with sessions() as session:
+        written, linked, problems = import_decisions(session, file)
+        session.commit()
+    for problem in problems:
+        click.echo(f"quorum import decisions: {problem}", err=True)
+    click.echo(f"{written} decisions written, {linked} links added")
+
+
 @main.group()
 def users() -> None:
     """Staff accounts."""

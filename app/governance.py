@@ -177,9 +177,18 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def create_decision(session: Session, fields: DecisionFields, user_id: int | None) -> Decision:
+def create_decision(
+    session: Session, fields: DecisionFields, user_id: int | None, slug: str | None = None
+) -> Decision:
+    """A new decision; its slug comes from the title unless one is given (imports keep
+    theirs, so links to the decision's page stay valid)."""
     values, tags = _resolve(session, fields, None)
-    decision = Decision(slug=_unique_slug(session, values["title"]), **values)
+    if slug is not None and (
+        not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,199}", slug)
+        or session.scalar(select(Decision.id).where(Decision.slug == slug)) is not None
+    ):
+        raise ValidationError({"slug": f"{slug!r} is not a free slug of a-z, 0-9 and '-'."})
+    decision = Decision(slug=slug or _unique_slug(session, values["title"]), **values)
     decision.tags = _tags(session, tags)
     session.add(decision)
     session.flush()
