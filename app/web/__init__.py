@@ -29,15 +29,38 @@ def db_session() -> Session:
 def register_web(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
-    from app.web import auth, browse, decisions, feeds, filters, messages, people, staff
+    from app.web import (
+        auth,
+        browse,
+        decisions,
+        feeds,
+        filters,
+        messages,
+        people,
+        search_page,
+        staff,
+    )
 
-    for blueprint in (browse.bp, messages.bp, people.bp, feeds.bp, decisions.bp, staff.bp):
+    for blueprint in (
+        browse.bp,
+        messages.bp,
+        people.bp,
+        feeds.bp,
+        decisions.bp,
+        staff.bp,
+        search_page.bp,
+    ):
         app.register_blueprint(blueprint)
     filters.register(app)
     auth.init_login(app)
     # Every form that changes something carries a CSRF token (token-authenticated API
     # blueprints exempt themselves).
     app.extensions["quorum.csrf"] = CSRFProtect(app)
+
+    from app.api import register_api
+    from app.api.problems import from_http_exception, is_api_path, problem_response
+
+    register_api(app)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -46,15 +69,19 @@ def register_web(app: Flask) -> None:
             session.close()
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[str, int]:
+    def _http_error(error: HTTPException) -> tuple[str, int] | Response:
+        if is_api_path(request.path):
+            return from_http_exception(error)
         code = error.code or 500
         template = f"errors/{code}.html" if code in (404, 410) else "errors/generic.html"
         return render_template(template, error=error), code
 
     @app.errorhandler(Exception)
-    def _server_error(error: Exception) -> tuple[str, int]:
+    def _server_error(error: Exception) -> tuple[str, int] | Response:
         # Never a traceback for the reader; the log has it for the operator.
         log.exception("unhandled error on %s", request.path, exc_info=error)
+        if is_api_path(request.path):
+            return problem_response(500)
         return render_template("errors/500.html"), 500
 
     @app.after_request

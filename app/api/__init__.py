@@ -1,0 +1,45 @@
+"""The JSON API under /api/v1/: the archive, positions, search, decisions and tags for
+researchers and integrators, with an OpenAPI 3.1 document describing exactly that.
+
+Reads follow the pages' visibility rules (app.web.access); writes go through the same
+domain services and role table as the web forms (app.governance, app.permissions).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, request
+
+from app.api.identity import init_identity, token_user
+from app.api.problems import Problem, from_problem
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+#: Reads may come from any origin (the data is public or token-protected, never
+#: cookie-protected across sites); writes get no CORS headers, so browsers on other sites
+#: cannot send them.
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+CORS_READ = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": ", ".join(READ_METHODS),
+    "Access-Control-Allow-Headers": "Authorization",
+    "Access-Control-Expose-Headers": "Link, Retry-After",
+    "Access-Control-Max-Age": "86400",
+}
+
+bp.before_request(token_user)
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    if request.method in READ_METHODS:
+        response.headers.update(CORS_READ)
+    return response
+
+
+def register_api(app: Flask) -> None:
+    from app.api import archive, docs  # noqa: F401 (routes)
+
+    app.register_blueprint(bp)
+    app.register_error_handler(Problem, from_problem)
+    app.extensions["quorum.csrf"].exempt(bp)
+    init_identity(app)

@@ -1,0 +1,28 @@
+"""The API described: the OpenAPI document for tools, and the same document as a page for
+people (server-rendered, no script, like every other page)."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, render_template
+
+from app.api import bp
+from app.api.openapi import document
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    return jsonify(document())
+
+
+@bp.get("/docs")
+def docs_page() -> str:
+    spec = document()
+    operations = [
+        {"method": method.upper(), "path": path, **operation}
+        for path, item in spec["paths"].items()
+        for method in METHODS
+        if (operation := item.get(method))
+    ]
+    return render_template("api.html", spec=spec, operations=operations)

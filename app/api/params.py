@@ -1,0 +1,95 @@
+"""Query parameters of the API, read strictly: a value that does not parse is a 400 problem
+naming the parameter, never silently ignored (a client that typed `limit=5O` must know)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import request
+
+from app.api.problems import Problem
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+#: Database ids are 32-bit on PostgreSQL: larger numbers name nothing.
+MAX_ID = 2**31 - 1
+#: A date, or a date-time with an optional offset: what `since` and `until` accept.
+DATE_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+)
+_DATE = re.compile(DATE_PATTERN)
+
+
+def _invalid(name: str, message: str) -> Problem:
+    return Problem(400, f"Invalid query parameter {name!r}.", errors={name: message})
+
+
+def text(name: str, *, max_length: int = 1000) -> str | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if len(value) > max_length:
+        raise _invalid(name, f"At most {max_length} characters.")
+    if "\x00" in value:
+        raise _invalid(name, "Must not contain NUL characters.")
+    return value
+
+
+def integer(name: str, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return None
+    if not value.isascii() or not value.isdigit():
+        raise _invalid(name, "Must be a whole number.")
+    number = int(value)
+    if not minimum <= number <= maximum:
+        raise _invalid(name, f"Must be between {minimum} and {maximum}.")
+    return number
+
+
+def limit() -> int:
+    return integer("limit", maximum=MAX_LIMIT) or DEFAULT_LIMIT
+
+
+def choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    if value not in choices:
+        raise _invalid(name, f"Must be one of: {', '.join(choices)}.")
+    return value
+
+
+def path_text(value: str) -> str:
+    """A text path segment the database can look up: NUL never names anything."""
+    if "\x00" in value:
+        raise Problem(404, "Nothing is named with a NUL character.")
+    return value
+
+
+def _instant(name: str, value: str, *, end_of_day: bool) -> datetime:
+    """A date or a date-time, as naive UTC like the columns (a date-time without an offset
+    is taken as UTC). As an end, a date stands for its last instant: the day is included."""
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
+        if len(value) == 10:
+            day = datetime.combine(date.fromisoformat(value), time())
+            return day + timedelta(days=1, microseconds=-1) if end_of_day else day
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError) as exc:
+        raise _invalid(name, "Use an ISO 8601 date (2014-02-04) or date-time.") from exc
+    return moment
+
+
+def date_range() -> tuple[datetime | None, datetime | None]:
+    """`since` and `until`, both inclusive."""
+    since = text("since", max_length=40)
+    until = text("until", max_length=40)
+    start = _instant("since", since, end_of_day=False) if since else None
+    end = _instant("until", until, end_of_day=True) if until else None
+    return start, end
