@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 
-# Whitespace inside the brackets is folding, not part of the id.
+# Whitespace inside the brackets is folding, not part of the id, except in pipermail's
+# obfuscation of the "@" ("<123.camel at host>"), which is undone.
 _ID = re.compile(r"<+([^<>]*?)>+")
+_OBFUSCATED_AT = re.compile(r"\s+at\s+")
 
 
 def normalise_message_id(value: str | None) -> str | None:
@@ -19,7 +21,10 @@ def normalise_message_id(value: str | None) -> str | None:
         return None
     match = _ID.search(value)
     if match and match.group(1).strip():
-        core = "".join(match.group(1).split())
+        core = match.group(1)
+        if "@" not in core:
+            core = _OBFUSCATED_AT.sub("@", core, count=1)
+        core = "".join(core.split())
     else:
         core = value.strip().split()[0] if value.strip() else ""
         core = core.strip("<>")

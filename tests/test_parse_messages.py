@@ -89,6 +89,7 @@ def test_html_only_mail_becomes_readable_text_without_scripts() -> None:
         ("<<abc+x=y@example.org>>", "<abc+x=y@example.org>"),
         ("  <abc@example.org> (added by relay)", "<abc@example.org>"),
         ("<abc@\n example.org>", "<abc@example.org>"),
+        ("<1112.8.camel at host.example.fr>", "<1112.8.camel@host.example.fr>"),
         ("<abc\u00e9@example.org>", "<abc@example.org>"),
         ("", None),
         ("   ", None),
