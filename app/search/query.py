@@ -1,0 +1,168 @@
+"""The query language: Whoosh's syntax (AND/OR/NOT, parentheses, "phrases", prefix*,
+-term) plus the fields and aliases people type, dates as they write them, and Message-IDs.
+
+`parse_query` either returns a Whoosh query or raises `QueryError`, whose message says what
+was wrong and shows an example: a bad query is a message for the user, never a crash.
+"""
+
+from __future__ import annotations
+
+import re
+
+from whoosh.fields import Schema
+from whoosh.qparser import (
+    FieldAliasPlugin,
+    MultifieldParser,
+    OperatorsPlugin,
+    TaggingPlugin,
+    syntax,
+)
+from whoosh.query import And, NullQuery, Or, Query, Term
+
+from app.models.positions import STANCES
+from app.search.dates import DateSyntaxError, span, span_query
+from app.search.schema import DEFAULT_FIELDS
+
+#: What people type → the field it searches.
+ALIASES = {
+    "sender": ["from", "f"],
+    "subject": ["s"],
+    "list": ["l"],
+    "quoted": ["q"],
+}
+#: Field names a query may use (besides the aliases above and the date words).
+FIELDS = ("subject", "quoted", "list", "stance", "vote", "tag", "decision", "thread", "has")
+DATE_WORDS = ("date", "after", "before")
+HAS_VALUES = ("attachment",)
+EXAMPLE = 'interoperability from:troy date:2014-02 "simpler first steps"'
+
+_KNOWN = {*FIELDS, *DATE_WORDS, *(a for names in ALIASES.values() for a in names)}
+_UNFIELDED = "*any*"
+_QUOTED = re.compile(r'"[^"]*"?')
+_FIELD_NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*):(?!//)")
+
+
+class QueryError(ValueError):
+    """A query that cannot be run; str() is a sentence for the user, with an example."""
+
+
+class _DateNode(syntax.SyntaxNode):
+    """``date:…``, ``after:…`` or ``before:…``: a union of coarse date keywords."""
+
+    def __init__(self, kind: str, value: str) -> None:
+        self.kind = kind.lower()
+        self.value = value
+
+    def r(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+    def query(self, parser: MultifieldParser) -> Query:
+        try:
+            return span_query(*span(self.kind, self.value, parser.quorum_years))
+        except DateSyntaxError as exc:
+            raise QueryError(f"{self.kind}:{self.value} — {exc}") from exc
+
+
+class _DatePlugin(TaggingPlugin):
+    expr = r"(?P<kind>(?i:date|after|before)):(?P<value>[^\s()]+)"
+    nodetype = _DateNode
+    priority = -1  # before the field-name tagger would take "date:" as a field
+
+
+class _MessageIdNode(syntax.SyntaxNode):
+    """A Message-ID, ``<…>`` or bare (``local@host``). Alone it finds that message (or the
+    sender with that address); after ``thread:`` it names the thread by its root."""
+
+    has_fieldname = True
+    has_boost = True
+
+    def __init__(self, bracketed: str | None = None, bare: str | None = None) -> None:
+        self.mid = f"<{bracketed or bare}>"
+        self.bare = bare
+        self.fieldname: str | None = None
+        self.boost = 1.0
+
+    def r(self) -> str:
+        return self.mid
+
+    def query(self, parser: MultifieldParser) -> Query:
+        if self.fieldname == "thread":
+            return Term("thread_key", self.mid)
+        by_id = Term("message_id", self.mid, boost=self.boost * 10)
+        if self.fieldname not in (_UNFIELDED, "sender") or self.bare is None:
+            return by_id
+        # A bare "someone@example.org" may be an address as well as a Message-ID.
+        words = [t.text for t in parser.schema["sender"].analyzer(self.bare)]
+        by_sender = And([Term("sender", w) for w in words]) if words else NullQuery
+        return by_sender if self.fieldname == "sender" else Or([by_id, by_sender])
+
+
+class _MessageIdPlugin(TaggingPlugin):
+    expr = r"<(?P<bracketed>[^<>\s]+)>|(?P<bare>[^\s()<>\":]+@[^\s()<>\"]+)"
+    nodetype = _MessageIdNode
+    priority = -1
+
+    def filters(self, parser: MultifieldParser) -> list[tuple[object, int]]:
+        # After explicit field names (100), before the default fields are spread (110):
+        # an unfielded Message-ID is looked up once, not once per default field.
+        return [(self._claim_unfielded, 105)]
+
+    def _claim_unfielded(self, parser: MultifieldParser, group: syntax.GroupNode) -> object:
+        for node in group:
+            if isinstance(node, syntax.GroupNode):
+                self._claim_unfielded(parser, node)
+            elif isinstance(node, _MessageIdNode) and node.fieldname is None:
+                node.fieldname = _UNFIELDED
+        return group
+
+
+def make_parser(schema: Schema, years: tuple[int, int]) -> MultifieldParser:
+    """A parser for `schema`; `years` bounds open date ranges (the years the index holds)."""
+    parser = MultifieldParser(list(DEFAULT_FIELDS), schema, fieldboosts=DEFAULT_FIELDS)
+    parser.quorum_years = years
+    parser.add_plugin(FieldAliasPlugin(ALIASES))
+    parser.add_plugin(_DatePlugin())
+    parser.add_plugin(_MessageIdPlugin())
+    # "-term" excludes, like NOT, when it starts a word.
+    parser.replace_plugin(OperatorsPlugin(Not=r"(^|(?<=(\s|[()])))(NOT(?=\s)|-(?=[^\s-]))"))
+    return parser
+
+
+def parse_query(parser: MultifieldParser, text: str) -> Query:
+    """The Whoosh query for `text`, or QueryError saying what to change."""
+    if not text.strip():
+        raise QueryError(f"Type something to search for, for example: {EXAMPLE}")
+    unquoted = _QUOTED.sub(" ", text)
+    for name in _FIELD_NAME.findall(unquoted):
+        if name.lower() not in _KNOWN:
+            raise QueryError(
+                f"There is no field {name}:. Fields are "
+                + ", ".join(f"{f}:" for f in sorted(_KNOWN))
+                + f". For example: {EXAMPLE}"
+            )
+    try:
+        query = parser.parse(text)
+    except QueryError:
+        raise
+    except Exception as exc:  # Whoosh's parser has no error type of its own
+        raise QueryError(f"Quorum could not read this query ({exc}). Try: {EXAMPLE}") from exc
+    if query is NullQuery:
+        raise QueryError(
+            f"{text.strip()!r} leaves nothing to search for (only very common words or "
+            f"operators?). Try: {EXAMPLE}"
+        )
+    _check_values(query)
+    return query
+
+
+def _check_values(query: Query) -> None:
+    """Closed vocabularies get a precise message instead of silently matching nothing."""
+    for fieldname, value in query.iter_all_terms():
+        text = value.decode() if isinstance(value, bytes) else str(value)
+        if fieldname == "stance" and text not in STANCES:
+            raise QueryError(
+                f"stance:{text} is not a stance; use one of "
+                + ", ".join(f"stance:{s}" for s in STANCES)
+            )
+        if fieldname == "has" and text not in HAS_VALUES:
+            raise QueryError(f"has:{text} is not known; use has:attachment")

@@ -1,0 +1,299 @@
+"""Running a search: the one function behind the search page, the API and the CLI.
+
+Matching documents are collected once as a set (no scoring), which gives the exact total,
+the facets (counted over per-document columns) and the newest/oldest order cheaply; only a
+relevance order asks Whoosh to score, and then only enough hits for the page.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from markupsafe import Markup
+from whoosh.lang.porter import stem
+from whoosh.query import Query
+
+from app.search.highlight import Highlighter
+from app.search.query import QueryError, parse_query
+from app.search.schema import DEFAULT_FIELDS
+from app.search.searcher import SearchIndex, Snapshot
+from app.search.store import SearchIndexError
+
+Sort = Literal["relevance", "newest", "oldest"]
+SORTS = ("relevance", "newest", "oldest")
+TOP_SENDERS = 10
+MAX_PER_PAGE = 100
+_WORD = re.compile(r"(?<![\w:<@.-])([A-Za-z]{3,})(?![\w:*@>.])")
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One message found (or, grouped by thread, the best message of one thread)."""
+
+    message_id: str
+    pk: int
+    thread_id: str  # the thread's key: the Message-ID of its root
+    thread: int | None  # the thread's database id
+    list: str
+    date: str | None  # ISO 8601, UTC
+    from_name: str
+    subject: str
+    snippet: Markup  # escaped HTML of the author's own text, matches in <mark>
+    score: float | None  # None when sorted by date
+    matches: int = 1  # grouped: how many messages of the thread matched
+    stance: str | None = None
+    vote: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "thread_id": self.thread_id,
+            "list": self.list,
+            "date": self.date,
+            "from": self.from_name,
+            "subject": self.subject,
+            "snippet": str(self.snippet),
+            "score": self.score,
+            "matches": self.matches,
+            "stance": self.stance,
+            "vote": self.vote,
+        }
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Counts over every matching message (not only the page): value → count, the most
+    frequent first (years in calendar order)."""
+
+    lists: dict[str, int] = field(default_factory=dict)
+    years: dict[str, int] = field(default_factory=dict)
+    senders: dict[str, int] = field(default_factory=dict)
+    stances: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    total: int = 0  # messages, or threads when grouped
+    hits: list[Hit] = field(default_factory=list)
+    facets: Facets = field(default_factory=Facets)
+    page: int = 1
+    per_page: int = 20
+    sort: str = "relevance"
+    grouped: bool = False
+    #: Why there are no results: a query to correct (``error_kind="query"``) or an index to
+    #: rebuild (``"index"``). Always a sentence for the user, with an example or a command.
+    error: str | None = None
+    error_kind: Literal["query", "index"] | None = None
+    #: A corrected query to offer ("did you mean …") when nothing matched.
+    suggestion: str | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def search(
+    index: SearchIndex,
+    query: str,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    sort: Sort = "relevance",
+    group_by_thread: bool = False,
+    visible_lists: set[str] | None = None,
+    include_hidden: bool = False,
+) -> SearchResults:
+    """Search the archive as a given reader may see it.
+
+    `query` uses the query language of ``app.search.query`` (README, "Search").
+    `visible_lists` names the lists this reader may read; None means an anonymous reader,
+    who sees the public lists only. Hidden messages are left out unless `include_hidden`
+    (staff). Both are applied as filters on every query, whatever the index holds.
+    `group_by_thread` returns one hit per thread (its best message) with the number of its
+    messages that matched; `total` then counts threads. Hits are ranked by relevance, or
+    by date (`sort="newest"`/`"oldest"`). Nothing raises for bad input or a bad index:
+    ``error`` explains, ``suggestion`` offers a corrected query when nothing matched.
+    """
+    page = max(1, page)
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
+    empty = SearchResults(
+        query=query, page=page, per_page=per_page, sort=sort, grouped=group_by_thread
+    )
+    if sort not in SORTS:
+        return _failed(empty, f"sort must be one of {', '.join(SORTS)}", "query")
+    allowed = index.public_lists() if visible_lists is None else set(visible_lists)
+    try:
+        with index.snapshot() as snapshot:
+            try:
+                parsed = parse_query(snapshot.parser, query)
+            except QueryError as exc:
+                return _failed(empty, str(exc), "query")
+            return _run(snapshot, parsed, empty, allowed, include_hidden)
+    except SearchIndexError as exc:
+        return _failed(empty, str(exc), "index")
+
+
+def _failed(empty: SearchResults, message: str, kind: Literal["query", "index"]) -> SearchResults:
+    return replace(empty, error=message, error_kind=kind)
+
+
+def _run(
+    snapshot: Snapshot,
+    query: Query,
+    empty: SearchResults,
+    allowed: set[str],
+    include_hidden: bool,
+) -> SearchResults:
+    mask = snapshot.mask(allowed, include_hidden)
+    docs = set(snapshot.searcher.docs_for_query(query)) - mask
+    wanted = empty.page * empty.per_page
+    ranked = _ranked(snapshot, query, empty.sort, docs, mask, None if empty.grouped else wanted)
+    per_thread: Counter[str] = Counter()
+    if empty.grouped:
+        per_thread = Counter(map(snapshot.column("thread").__getitem__, docs))
+        total = len(per_thread)
+        chosen = _first_per_thread(snapshot, ranked, wanted)
+    else:
+        total = len(docs)
+        chosen = list(ranked)
+    highlighter = Highlighter(_matched_terms(snapshot, query))
+    hits = [
+        _hit(snapshot, docnum, score, highlighter, per_thread)
+        for docnum, score in chosen[wanted - empty.per_page : wanted]
+    ]
+    return replace(
+        empty,
+        total=total,
+        hits=hits,
+        facets=_facets(snapshot, docs),
+        suggestion=_suggest(snapshot, empty.query) if total == 0 else None,
+    )
+
+
+def _ranked(
+    snapshot: Snapshot,
+    query: Query,
+    sort: str,
+    docs: set[int],
+    mask: set[int],
+    limit: int | None,
+) -> Iterator[tuple[int, float | None]]:
+    """(document, score) best first: `limit` of them, or as many as the caller takes."""
+    if sort != "relevance":
+        when = snapshot.column("ts").__getitem__
+        newest = sort == "newest"
+        if limit is None:
+            order = sorted(docs, key=when, reverse=newest)
+        else:
+            order = (heapq.nlargest if newest else heapq.nsmallest)(limit, docs, key=when)
+        yield from ((docnum, None) for docnum in order)
+        return
+    # Whoosh scores only what it must for `limit` hits; grouping asks for more in rounds.
+    step = limit or 200
+    done = 0
+    while True:
+        results = snapshot.searcher.search(query, limit=step, mask=mask or None)
+        for hit in results[done:]:
+            yield hit.docnum, hit.score
+        if limit is not None or results.scored_length() < step:
+            return
+        done, step = step, step * 4
+
+
+def _first_per_thread(
+    snapshot: Snapshot, ranked: Iterator[tuple[int, float | None]], wanted: int
+) -> list[tuple[int, float | None]]:
+    thread_of = snapshot.column("thread")
+    seen: set[str] = set()
+    chosen: list[tuple[int, float | None]] = []
+    for docnum, score in ranked:
+        thread = thread_of[docnum] or f"message {docnum}"  # unthreaded: a thread of its own
+        if thread not in seen:
+            seen.add(thread)
+            chosen.append((docnum, score))
+            if len(chosen) == wanted:
+                break
+    return chosen
+
+
+def _facets(snapshot: Snapshot, docs: set[int]) -> Facets:
+    def count(field: str) -> Counter[str]:
+        counts = Counter(map(snapshot.column(field).__getitem__, docs))
+        counts.pop("", None)
+        return counts
+
+    return Facets(
+        lists=dict(count("list").most_common()),
+        years=dict(sorted(count("year").items())),
+        senders=dict(count("author").most_common(TOP_SENDERS)),
+        stances=dict(count("stance").most_common()),
+    )
+
+
+def _matched_terms(snapshot: Snapshot, query: Query) -> set[str]:
+    """The indexed words of the text fields the query matched, prefixes expanded."""
+    reader = snapshot.searcher.reader()
+    return {
+        text.decode() if isinstance(text, bytes) else text
+        for fieldname, text in query.existing_terms(reader, phrases=True, expand=True)
+        if fieldname in DEFAULT_FIELDS
+    }
+
+
+def _hit(
+    snapshot: Snapshot,
+    docnum: int,
+    score: float | None,
+    highlighter: Highlighter,
+    per_thread: Counter[str],
+) -> Hit:
+    stored = snapshot.searcher.stored_fields(docnum)
+    thread = stored.get("thread", "")
+    return Hit(
+        message_id=stored["message_id"],
+        pk=int(stored["pk"]),
+        thread_id=stored.get("thread_key", ""),
+        thread=int(thread) if thread else None,
+        list=stored["list"],
+        date=stored.get("date"),
+        from_name=stored.get("from_name", ""),
+        subject=stored.get("subject", ""),
+        snippet=highlighter.snippet(stored.get("own", "")),
+        score=score,
+        matches=per_thread.get(thread, 1) if per_thread else 1,
+        stance=stored.get("stance"),
+        vote=stored.get("vote"),
+    )
+
+
+def _suggest(snapshot: Snapshot, query: str) -> str | None:
+    """The query with its unknown words replaced by the closest subject words, if any."""
+    reader = snapshot.searcher.reader()
+    corrector = snapshot.searcher.corrector("subject")
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(1)
+        stemmed = stem(word.lower())
+        if word in _OPERATORS or any(reader.doc_frequency(f, stemmed) for f in DEFAULT_FIELDS):
+            return word
+        better = corrector.suggest(word.lower(), limit=1)
+        return better[0] if better else word
+
+    corrected = _WORD.sub(fix, query)
+    return corrected if corrected != query else None
