@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from app.models import IngestRun, utcnow
+from app.positions import derive_positions
 from app.settings import Settings
 from app.store import Account, BatchStore, Outcome
 from ingest.parse import parse_message
@@ -105,11 +106,11 @@ def run_ingest(
 def _commit_batch(
     session: Session, store: BatchStore, batch: list[Outcome], account: Account, run: IngestRun
 ) -> None:
-    """One atomic step: the batch's messages, threads and the run's counts together."""
+    """One atomic step: the batch's messages, threads, positions and the run's counts."""
     if not batch:
         return
     try:
-        store.store(batch, account)
+        derive_positions(session, store.store(batch, account))
         for key in ("read", "stored", "duplicate", "skipped", "rejected"):
             setattr(run, key, getattr(account, key))
         run.per_file = {k: dict(v) for k, v in account.per_file.items()}

@@ -23,6 +23,7 @@ offsets into it) taken from own text, never from quotes.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from ingest.segments import Segment, segment_body
@@ -47,7 +48,7 @@ def _cues(*phrases: str) -> re.Pattern[str]:
     body = "|".join(
         p.replace("ADV ", _ADVERB).replace(" ", r"\s+").replace("'", "['’?]") for p in phrases
     )
-    return re.compile(rf"\b(?:{body})\b", re.IGNORECASE)
+    return re.compile(rf"\b(?:{body})\b")
 
 
 _ADVERB = (
@@ -88,11 +89,11 @@ _SUPPORT = _cues(
     r"(?:is|seems|sounds) ADV (?:a )?(?:good|great|fine) (?:plan|approach|choice|policy)",
 )
 # Affirmations that open a sentence ("Agreed.", "Seconded!", "Absolutely."); elsewhere the
-# same words report ("we agreed on it at the sprint").
+# same words report ("we agreed on it at the sprint"). Used with .match() at a sentence
+# start, hence no "^".
 _AFFIRMATION = re.compile(
-    r"^\W*(?:agreed|seconded|absolutely|exactly|definitely|indeed|ditto|same here)\b"
-    r"(?!\s+(?:on|to|that|with)\b)",
-    re.IGNORECASE,
+    r"\W*(?:agreed|seconded|absolutely|exactly|definitely|indeed|ditto|same here)\b"
+    r"(?!\s+(?:on|to|that|with)\b)"
 )
 _OPPOSE = _cues(
     r"i (?:don't|do not|can't|cannot) (?:really )?(?:agree|support|like)",
@@ -137,15 +138,15 @@ _NEUTRAL = _cues(
 _NONE = re.compile(
     r"^\W*(?:thanks?(?: you)?|thx|cheers|ty|great,? thanks)\b[^?]{0,60}$", re.IGNORECASE
 )
-_NEGATION = re.compile(r"\b(?:not|no|never|n't|hardly|nor)\W*(?:\w+\W+){0,2}$", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|no|never|n't|hardly|nor)\W*(?:\w+\W+){0,2}$")
 _CONDITION_AFTER = re.compile(
-    r"^[^.!?]{0,80}?(?:,? but\b|\bas long as\b|\bprovided\b|\bonly if\b|\bunless\b|"
-    r"\bhowever\b|\bexcept\b)",
-    re.IGNORECASE,
+    r"[^.!?]{0,80}?(?:,? but\b|\bas long as\b|\bprovided\b|\bonly if\b|\bunless\b|"
+    r"\bhowever\b|\bexcept\b)"
 )
-# A sentence ends at ".", "!" or "?" followed by a space (not inside "2.5" or "e.g.x") or
-# at a blank line; it may wrap over lines.
-_SENTENCE = re.compile(r"(?:[^\n]|\n(?![ \t]*\n))+?(?:[.!?]+(?=\s|$)|(?=\n[ \t]*\n)|$)")
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n[ \t]*\n")
+# Cue patterns are written in lower case and run on a lowered copy of the text (much
+# faster than re.IGNORECASE); only ASCII is lowered, so offsets stay those of the body.
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _CODE_LINE = re.compile(r"^(?: {4}|\t|>>> |\.\.\. |\$ )")
 
 
@@ -203,33 +204,43 @@ def _vote(own: list[Segment]) -> Stance | None:
     return Stance(stance, chosen.token, evidence, start, end, confidence, method)
 
 
+_FAMILIES = (("oppose", _OPPOSE), ("concern", _CONCERN), ("neutral", _NEUTRAL))
+_IF_BEFORE = re.compile(r"\bif\b[^,]*$")
+
+
 def _sentence_cues(segment: Segment) -> list[_Cue]:
-    text = segment.text
+    """The first cue of each sentence that survives the filters. Each cue family is one
+    pass over the whole segment (cheaper than one per sentence); matches are then placed
+    in their sentences, which are checked in order of family priority."""
+    text = segment.text.translate(_LOWER)
+    sentences = _sentences(text)
+    if not sentences:
+        return []
+    starts = [start for start, _ in sentences]
+    found: dict[int, list[tuple[int, str, re.Match[str]]]] = {}
+    for rank, (kind, pattern) in enumerate((*_FAMILIES, ("support", _SUPPORT))):
+        for m in pattern.finditer(text):
+            index = bisect_right(starts, m.start()) - 1
+            if index >= 0 and m.end() <= sentences[index][1]:
+                found.setdefault(index, []).append((rank, kind, m))
+    for index, (start, end) in enumerate(sentences):
+        affirmation = _AFFIRMATION.match(text, start, end)
+        if affirmation:
+            found.setdefault(index, []).append((len(_FAMILIES), "support", affirmation))
     cues: list[_Cue] = []
-    for sentence in _SENTENCE.finditer(text):
-        words = sentence.group()
-        if words.rstrip().endswith("?") or _CODE_LINE.match(words):
+    for index in sorted(found):
+        start, end = sentences[index]
+        if text[end - 1] == "?" or _CODE_LINE.match(text, start):
             continue
-        for kind, pattern in (
-            ("oppose", _OPPOSE),
-            ("concern", _CONCERN),
-            ("neutral", _NEUTRAL),
-            ("support", _AFFIRMATION),
-            ("support", _SUPPORT),
-        ):
-            m = pattern.search(words)
-            if m is None:
-                continue
-            before = words[: m.start()]
+        for _, kind, m in sorted(found[index], key=lambda hit: (hit[0], hit[2].start())):
+            before = text[start : m.start()]
             if kind != "oppose" and _NEGATION.search(before):
                 continue
-            if re.search(r"\bif\b[^,]*$", before, re.IGNORECASE):
+            if _IF_BEFORE.search(before):
                 continue  # "if you agree", "if it sounds good": not the author's stance
-            if kind == "support" and _CONDITION_AFTER.match(words[m.end() :]):
+            if kind == "support" and _CONDITION_AFTER.match(text, m.end(), end):
                 kind = "concern"
-            lead = len(words) - len(words.lstrip())
-            start = segment.offset + sentence.start() + lead
-            cues.append(_Cue(kind, start, segment.offset + sentence.start() + len(words.rstrip())))
+            cues.append(_Cue(kind, segment.offset + start, segment.offset + end))
             break
     return cues
 
@@ -253,23 +264,35 @@ def _from_cues(body: str, cues: list[_Cue], kinds: set[str]) -> Stance:
 
 def _fallback(body: str, own: list[Segment]) -> Stance:
     sentences = [
-        (segment, m)
+        (segment.offset + start, segment.offset + end)
         for segment in own
-        for m in _SENTENCE.finditer(segment.text)
-        if len(m.group().split()) >= 1 and not _CODE_LINE.match(m.group())
+        for start, end in _sentences(segment.text)
+        if not _CODE_LINE.match(segment.text, start)
     ]
-    words = sum(len(m.group().split()) for _, m in sentences)
     if not sentences:
         return Stance("none", None, None, None, None, 0.5, "no-own-text")
+    words = sum(len(body[start:end].split()) for start, end in sentences)
     if words <= 25 and all(
-        _NONE.match(m.group().strip()) or _greeting(m.group()) for _, m in sentences
+        _NONE.match(body[start:end]) or _greeting(body[start:end]) for start, end in sentences
     ):
         return Stance("none", None, None, None, None, 0.5, "thanks-or-greeting")
-    segment, m = max(sentences[:3], key=lambda pair: len(pair[1].group()))
-    text = m.group()
-    start = segment.offset + m.start() + len(text) - len(text.lstrip())
-    end = segment.offset + m.start() + len(text.rstrip())
+    start, end = max(sentences[:3], key=lambda span: span[1] - span[0])
     return Stance("neutral", None, body[start:end], start, end, 0.3, "no-cue")
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences of ``text``, without surrounding whitespace. A sentence ends
+    at ".", "!" or "?" before a space (not inside "2.5"), or at a blank line."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for end in [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]:
+        chunk = text[start:end]
+        stripped = chunk.strip()
+        if stripped:
+            lead = start + len(chunk) - len(chunk.lstrip())
+            spans.append((lead, lead + len(stripped)))
+        start = end
+    return spans
 
 
 def _greeting(sentence: str) -> bool:

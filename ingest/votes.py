@@ -50,6 +50,7 @@ _CONDITION = re.compile(
     r"(?:caveat|condition)|on (?:the )?condition)\b",
     re.IGNORECASE,
 )
+_ANY_TOKEN = re.compile(r"[+±-][\d+]")  # a cheap test that rules out most texts
 _BINDING = re.compile(r"\((non-?)?binding\)", re.IGNORECASE)
 
 
@@ -70,7 +71,7 @@ class Vote:
 
 def find_votes(text: str) -> list[Vote]:
     """Every vote in ``text`` (own text), in order of appearance."""
-    if "+" not in text and "-" not in text and "±" not in text:
+    if not _ANY_TOKEN.search(text):
         return []
     votes: list[Vote] = []
     patterns = ((_LINE_VOTE, "vote"), (_CLOSING_VOTE, "vote"), (_PHRASE_VOTE, "vote"))

@@ -1,0 +1,363 @@
+"""Positions over the database: one machine position per message, each participant's
+current position per thread (newest wins, history kept), tallies, and staff overrides.
+
+Extraction itself is pure (``ingest.segments``, ``ingest.stance``); this module adds what
+needs the thread: which ancestor message a quoted block comes from, which participant an
+attribution line names, and who a quote is from when its attribution line is missing (the
+parent's author, or the grandparent's for a quote inside a quote).
+
+``derive_positions`` is called by the importer for the threads a batch touched, inside the
+batch's transaction, and by ``quorum positions recompute``. It is idempotent: running it
+twice, or after a thread merge, leaves the same rows. Staff overrides live in their own
+table and are never written here, so recomputation cannot overwrite them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import (
+    MailingList,
+    Message,
+    Participant,
+    ParticipantAddress,
+    Position,
+    PositionOverride,
+    Thread,
+    utcnow,
+)
+from ingest.segments import Segment, own_text, segment_body
+from ingest.stance import Stance, extract_stance
+
+#: Stances that replace a participant's earlier position in a thread. A later message with
+#: no cue (a question, a side remark) does not undo a "+1" given before.
+_DECISIVE = frozenset(("support", "oppose", "concern"))
+_EXPLICIT_NEUTRAL_METHODS = frozenset(("vote-withdrawn", "vote-vote", "cue-neutral"))
+_WORDS = re.compile(r"\w+")
+
+
+@dataclass(frozen=True, slots=True)
+class QuotedSource:
+    """Whom one quoted segment is from: a person, and the stored message when found."""
+
+    segment: int  # index into segment_body(body)
+    depth: int
+    author: str | None
+    participant_id: int | None
+    message_id: str | None
+    via: str  # "quoted-text", "attribution", "parent" or "unknown"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "segment": self.segment,
+            "depth": self.depth,
+            "author": self.author,
+            "participant_id": self.participant_id,
+            "message_id": self.message_id,
+            "via": self.via,
+        }
+
+
+@dataclass(slots=True)
+class _MessageView:
+    """What resolution needs of a thread member, loaded once per thread."""
+
+    pk: int
+    message_id: str
+    parent_id: str | None
+    participant_id: int | None
+    author: str  # the From name as this message gives it, else its address
+    body: str
+    segments: list[Segment] = field(default_factory=list)
+    _own_words: str | None = None
+
+    @property
+    def own_words(self) -> str:
+        """The author's own words, lowercased and without punctuation, for quote lookup."""
+        if self._own_words is None:
+            self._own_words = " ".join(_WORDS.findall(own_text(self.segments).lower()))
+        return self._own_words
+
+
+def derive_positions(session: Session, thread_ids: Iterable[int]) -> int:
+    """(Re)compute the machine position of every message in the given threads; returns the
+    number of messages processed. Rows are updated in place, so the result is the same
+    however often it runs."""
+    ids = sorted(set(thread_ids))
+    if not ids:
+        return 0
+    existing = {
+        p.message_pk: p
+        for p in session.scalars(
+            select(Position)
+            .join(Message, Message.id == Position.message_pk)
+            .where(Message.thread_id.in_(ids))
+        )
+    }
+    by_thread: dict[int, list[_MessageView]] = {}
+    rows = session.execute(
+        select(
+            Message.id,
+            Message.thread_id,
+            Message.message_id,
+            Message.parent_message_id,
+            Message.participant_id,
+            Message.from_name,
+            Message.from_address,
+            Message.body,
+        ).where(Message.thread_id.in_(ids))
+    )
+    for row in rows:
+        by_thread.setdefault(row.thread_id, []).append(
+            _MessageView(
+                row.id,
+                row.message_id,
+                row.parent_message_id,
+                row.participant_id,
+                row.from_name or row.from_address,
+                row.body,
+                segment_body(row.body),
+            )
+        )
+    addresses = _address_owners(session, by_thread)
+    count = 0
+    for thread_id, members in by_thread.items():
+        by_id = {m.message_id: m for m in members}
+        for member in members:
+            stance = extract_stance(member.body, member.segments)
+            quoted = resolve_quotes(member, by_id, addresses)
+            _store(session, existing.get(member.pk), member, thread_id, stance, quoted)
+            count += 1
+    return count
+
+
+def resolve_quotes(
+    member: _MessageView, thread: dict[str, _MessageView], addresses: dict[str, int]
+) -> list[QuotedSource]:
+    """Whom each quoted segment of ``member`` is from.
+
+    The words themselves are the best witness: the nearest ancestor whose own text holds
+    the quote's first words wrote it (this also catches people quoting themselves and
+    attribution lines that name the wrong person). Otherwise the attribution line names
+    the person (mapped to a participant by address or name); otherwise a quote at depth d
+    is taken from the d-th ancestor. Names are given as the quoted message wrote its From."""
+    ancestors = _ancestors(member, thread)
+    sources: list[QuotedSource] = []
+    for index, segment in enumerate(member.segments):
+        if segment.kind != "quoted":
+            continue
+        origin = _origin(segment.text, ancestors)
+        via = "quoted-text"
+        if origin is None and (segment.quoted_author or segment.quoted_address):
+            via = "attribution"
+            pid = addresses.get(segment.quoted_address or "") or _participant_named(
+                segment.quoted_author or "", ancestors, thread
+            )
+            origin = next((m for m in ancestors if pid and m.participant_id == pid), None)
+            if origin is None:
+                name = segment.quoted_author or segment.quoted_address
+                sources.append(QuotedSource(index, segment.depth, name, pid, None, via))
+                continue
+        elif origin is None:
+            via = "parent"
+            origin = ancestors[segment.depth - 1] if len(ancestors) >= segment.depth else None
+        if origin is None:
+            sources.append(QuotedSource(index, segment.depth, None, None, None, "unknown"))
+            continue
+        sources.append(
+            QuotedSource(
+                index,
+                segment.depth,
+                origin.author,
+                origin.participant_id,
+                origin.message_id if via != "attribution" else None,
+                via,
+            )
+        )
+    return sources
+
+
+def _ancestors(member: _MessageView, thread: dict[str, _MessageView]) -> list[_MessageView]:
+    chain: list[_MessageView] = []
+    seen = {member.message_id}
+    current = thread.get(member.parent_id or "")
+    while current is not None and current.message_id not in seen:
+        chain.append(current)
+        seen.add(current.message_id)
+        current = thread.get(current.parent_id or "")
+    return chain
+
+
+def _origin(text: str, ancestors: list[_MessageView]) -> _MessageView | None:
+    """The nearest ancestor whose own words hold the quote's first words (re-wrapped
+    quotes still match: whitespace, case and punctuation are ignored)."""
+    words = _WORDS.findall(text.lower())[:12]
+    if len(words) < 4:
+        return None
+    needle = " ".join(words)
+    return next((a for a in ancestors if needle in a.own_words), None)
+
+
+def _participant_named(
+    name: str, ancestors: list[_MessageView], thread: dict[str, _MessageView]
+) -> int | None:
+    wanted = name.casefold()
+    if not wanted:
+        return None
+    for member in [*ancestors, *thread.values()]:
+        if member.participant_id is not None and member.author.casefold() == wanted:
+            return member.participant_id
+    return None
+
+
+def _store(
+    session: Session,
+    row: Position | None,
+    member: _MessageView,
+    thread_id: int,
+    stance: Stance,
+    quoted: list[QuotedSource],
+) -> None:
+    values = {
+        "participant_id": member.participant_id,
+        "thread_id": thread_id,
+        "stance": stance.stance,
+        "vote": stance.vote,
+        "evidence": stance.evidence,
+        "evidence_start": stance.evidence_start,
+        "evidence_end": stance.evidence_end,
+        "confidence": stance.confidence,
+        "method": stance.method,
+        "quoted": [q.as_dict() for q in quoted],
+    }
+    if row is None:
+        session.add(Position(message_pk=member.pk, computed_at=utcnow(), **values))
+        return
+    if any(getattr(row, key) != value for key, value in values.items()):
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.computed_at = utcnow()
+
+
+def _address_owners(session: Session, threads: dict[int, list[_MessageView]]) -> dict[str, int]:
+    """Address → participant for the thread members (attribution lines often give one)."""
+    pids = {m.participant_id for ms in threads.values() for m in ms if m.participant_id}
+    if not pids:
+        return {}
+    rows = session.execute(
+        select(ParticipantAddress.address, ParticipantAddress.participant_id).where(
+            ParticipantAddress.participant_id.in_(pids)
+        )
+    )
+    return {address.lower(): pid for address, pid in rows}
+
+
+def recompute(session: Session, list_name: str | None = None, batch: int = 500) -> int:
+    """Rerun extraction over every stored thread (of one list); returns messages processed."""
+    query = select(Thread.id).order_by(Thread.id)
+    if list_name:
+        query = query.join(MailingList, MailingList.id == Thread.list_id).where(
+            MailingList.name == list_name
+        )
+    thread_ids = list(session.scalars(query))
+    done = 0
+    for start in range(0, len(thread_ids), batch):
+        done += derive_positions(session, thread_ids[start : start + batch])
+        session.commit()
+    return done
+
+
+# -- per-thread summaries -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ParticipantPosition:
+    """A participant's current position in a thread and the messages that led to it."""
+
+    participant_id: int
+    name: str
+    stance: str
+    vote: str | None
+    evidence: str | None
+    message_id: str | None  # the message the current position comes from
+    source: str  # "machine" or "staff"
+    history: list[dict[str, object]] = field(default_factory=list)
+    decisive: bool = False  # the current machine position is one that replaces earlier ones
+
+
+@dataclass(slots=True)
+class Tally:
+    stances: dict[str, int]
+    votes: dict[str, int]
+
+
+def thread_positions(session: Session, thread_id: int) -> list[ParticipantPosition]:
+    """Each participant's current position in the thread: a staff override if there is
+    one, else their newest decisive machine position (support, oppose, concern, or an
+    explicit abstention or withdrawal), else their newest position of any kind."""
+    rows = session.execute(
+        select(Position, Message.message_id, Message.date_utc, Participant.display_name)
+        .join(Message, Message.id == Position.message_pk)
+        .outerjoin(Participant, Participant.id == Position.participant_id)
+        .where(Position.thread_id == thread_id, Position.participant_id.is_not(None))
+        .order_by(Message.date_utc.is_(None), Message.date_utc, Message.message_id)
+    ).all()
+    people: dict[int, ParticipantPosition] = {}
+    for position, message_id, date, name in rows:
+        pid = position.participant_id
+        assert pid is not None
+        entry = people.setdefault(
+            pid, ParticipantPosition(pid, name or "", "none", None, None, None, "machine")
+        )
+        entry.history.append(
+            {
+                "message_id": message_id,
+                "date": date.isoformat() if date else None,
+                "stance": position.stance,
+                "vote": position.vote,
+                "evidence": position.evidence,
+                "confidence": position.confidence,
+                "method": position.method,
+            }
+        )
+        replaces = position.stance in _DECISIVE or position.method in _EXPLICIT_NEUTRAL_METHODS
+        informative = position.stance != "none" or entry.stance == "none"
+        if replaces or (not entry.decisive and informative):
+            entry.stance, entry.vote = position.stance, position.vote
+            entry.evidence, entry.message_id = position.evidence, message_id
+            entry.decisive = replaces
+    for override in session.scalars(
+        select(PositionOverride).where(PositionOverride.thread_id == thread_id)
+    ):
+        entry = people.get(override.participant_id)
+        if entry is None:
+            name = session.get(Participant, override.participant_id)
+            entry = people.setdefault(
+                override.participant_id,
+                ParticipantPosition(
+                    override.participant_id,
+                    name.display_name if name else "",
+                    "none",
+                    None,
+                    None,
+                    None,
+                    "machine",
+                ),
+            )
+        entry.stance, entry.vote, entry.source = override.stance, override.vote, "staff"
+        entry.evidence = override.note or entry.evidence
+    return sorted(people.values(), key=lambda p: (p.name.casefold(), p.participant_id))
+
+
+def tally(positions: list[ParticipantPosition]) -> Tally:
+    """Counts of current stances and votes (one per participant)."""
+    return Tally(
+        stances=dict(Counter(p.stance for p in positions)),
+        votes=dict(Counter(p.vote for p in positions if p.vote)),
+    )
