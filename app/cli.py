@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import sys
@@ -79,6 +80,56 @@ def ingest(paths: tuple[Path, ...], list_name: str | None, fmt: str, as_json: bo
         click.echo(f"  rejected {rejection['source']}@{rejection['offset']}: {rejection['reason']}")
     if len(account.rejections) > 20:
         click.echo(f"  … and {len(account.rejections) - 20} more (see --json)")
+
+
+@main.command()
+@with_appcontext
+def reindex() -> None:
+    """Rebuild the search index from the database and swap it in atomically."""
+    from app.search import SearchIndexError, rebuild
+
+    sessions = _ready()
+    try:
+        with sessions() as session:
+            count = rebuild(session, settings_of(current_app).index_dir)
+    except SearchIndexError as exc:
+        click.echo(f"quorum reindex: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"indexed {count} messages")
+
+
+@main.command("search")
+@click.argument("query")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit, per line.")
+@with_appcontext
+def search_command(query: str, limit: int, as_json: bool) -> None:
+    """Search the archive as an anonymous reader would (public lists, no hidden mail)."""
+    from app.search import index_of, search
+
+    _ready()
+    results = search(index_of(current_app), query, per_page=limit)
+    if results.error:
+        click.echo(f"quorum search: {results.error}", err=True)
+        sys.exit(2 if results.error_kind == "query" else 1)
+    if results.suggestion and not results.hits:
+        click.echo(f"no results; did you mean: {results.suggestion}", err=True)
+    for hit in results.hits:
+        if as_json:
+            click.echo(json.dumps(hit.as_dict(), ensure_ascii=False))
+        else:
+            click.echo(
+                f"{hit.score or 0:7.2f}  {(hit.date or '')[:10]}  {hit.list}  {hit.from_name}"
+                f"  {hit.subject}\n         {hit.message_id}  thread {hit.thread_id}\n"
+                f"         {_plain_snippet(hit.snippet)}"
+            )
+    if not as_json:
+        click.echo(f"{len(results.hits)} of {results.total} results")
+
+
+def _plain_snippet(snippet: str) -> str:
+    """A snippet for a terminal: matches in brackets, entities decoded."""
+    return html.unescape(snippet.replace("<mark>", "[").replace("</mark>", "]"))
 
 
 @main.group()

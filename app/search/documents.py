@@ -136,7 +136,7 @@ def to_document(
     }
     if date_utc is not None:
         doc |= {
-            "date": date_utc.isoformat(),
+            "date": date_utc.replace(tzinfo=UTC).isoformat(),
             "ts": int(date_utc.replace(tzinfo=UTC).timestamp()),
             "year": f"{date_utc.year:04d}",
             "month": f"{date_utc.year:04d}-{date_utc.month:02d}",

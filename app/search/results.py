@@ -247,11 +247,14 @@ def _facets(snapshot: Snapshot, docs: set[int]) -> Facets:
 
 
 def _matched_terms(snapshot: Snapshot, query: Query) -> set[str]:
-    """The indexed words of the text fields the query matched, prefixes expanded."""
+    """The indexed words of the text fields the query searched, prefixes expanded.
+    (Whoosh's own ``existing_terms`` loses fields after the first: its loop variable
+    shadows its `fieldname` argument.)"""
     reader = snapshot.searcher.reader()
     return {
         text.decode() if isinstance(text, bytes) else text
-        for fieldname, text in query.existing_terms(reader, phrases=True, expand=True)
+        for leaf in query.leaves()
+        for fieldname, text in leaf.expanded_terms(reader, phrases=True)
         if fieldname in DEFAULT_FIELDS
     }
 
