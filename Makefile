@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 demo: $(STAMP)
 	$(BIN)/quorum ingest examples/foundation --list foundation
-	$(BIN)/quorum import decisions examples/foundation/decisions.jsonl
+	$(BIN)/quorum import decisions examples/decisions.jsonl
 
 run: demo
 	$(BIN)/quorum serve --host 127.0.0.1 --port 5000

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.models import DecisionLink
 from tests.conftest import EXAMPLES, run_cli
 
-DEMO_DECISIONS = EXAMPLES / "foundation" / "decisions.jsonl"
+DEMO_DECISIONS = EXAMPLES / "decisions.jsonl"
 
 
 def test_the_demo_decision_is_linked_to_the_seed_thread_and_message(app: Flask) -> None:

@@ -99,7 +99,9 @@ def test_the_month_view_orders_by_thread_date_or_author(demo: FlaskClient) -> No
 
 
 def test_the_thread_page_is_a_reply_tree_with_quotes_folded(demo: FlaskClient) -> None:
-    html = page(demo, SEED_THREAD)
+    full = page(demo, SEED_THREAD)
+    assert "download as mbox" in full and "<svg" in full
+    html = full[full.index('<ol class="thread">') :]
     order = [
         html.index(name)
         for name in ("Mark McLoughlin", "Thierry Carrez", "Troy Toman", "Dana Reyes", "Sam Okafor")
@@ -116,7 +118,6 @@ def test_the_thread_page_is_a_reply_tree_with_quotes_folded(demo: FlaskClient) -
     assert '<pre class="own">I think this is the right conversation' in own
     assert "<summary>list footer</summary>" in own
     assert f'href="/m/{TROY}"'.replace("%", "%25") in html
-    assert "download as mbox" in html and "<svg" in html
 
 
 def test_thread_page_queries_do_not_grow_with_the_number_of_messages(
@@ -131,7 +132,8 @@ def test_a_message_has_a_permalink_with_or_without_brackets(demo: FlaskClient) -
     html = page(demo, f"/m/{TROY.replace('%', '%25')}")
     assert "I am very supportive of taking simpler first steps" in html
     assert f"{SEED_THREAD}#m" in html
-    assert page(demo, f"/m/%3C{TROY.replace('%', '%25')}%3E") == html
+    bracketed = page(demo, f"/m/%3C{TROY.replace('%', '%25')}%3E")
+    assert bracketed[bracketed.index("<article") :] == html[html.index("<article") :]
     assert "simpler first steps" in page(demo, f"/lists/foundation/m/{TROY.replace('%', '%25')}")
     page(demo, "/m/no-such-message@example.org", 404)
 

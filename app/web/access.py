@@ -42,3 +42,13 @@ def visible_messages():  # type: ignore[no-untyped-def]
     if can("hide_messages"):
         return Message.id.is_not(None)
     return Message.hidden.is_(False)
+
+
+def readable_names() -> set[str] | None:
+    """The list names the reader may search, or None for an anonymous reader (the search
+    then keeps to public lists by itself)."""
+    if not can_read_private():
+        return None
+    from app.web import db_session
+
+    return set(db_session().scalars(select(MailingList.name)))

@@ -8,7 +8,16 @@ import io
 import json
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
@@ -34,7 +43,7 @@ from app.models import (
     User,
 )
 from app.web import db_session
-from app.web.access import readable_list_filter, visible_messages
+from app.web.access import readable_list_filter, readable_names, visible_messages
 from app.web.auth import current_user_id, requires
 from app.web.charts import bars
 from app.web.feeds import atom_response, rfc3339
@@ -319,14 +328,20 @@ def link_action(slug: str, link_id: int, action: str) -> Response:
 def suggest(slug: str) -> Response:
     """Rank candidate threads with the search index and keep them as suggestions, each with
     the reason it was suggested, for an editor to confirm or dismiss."""
+    from app.search import index_of
     from app.suggestions import suggest_discussions
 
     if not ActionForm().validate_on_submit():
         abort(400)
     session = db_session()
     decision = _decision(session, slug)
-    made = suggest_discussions(session, decision, current_user_id())
+    made = suggest_discussions(
+        session, index_of(current_app), decision, current_user_id(), visible_lists=readable_names()
+    )
     session.commit()
-    flash(f"{len(made)} discussion{'s' if len(made) != 1 else ''} suggested."
-          if made else "No new discussion to suggest.")
+    flash(
+        f"{len(made)} discussion{'s' if len(made) != 1 else ''} suggested."
+        if made
+        else "No new discussion to suggest."
+    )
     return redirect(url_for("decisions.show", slug=slug))

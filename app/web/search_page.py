@@ -1,0 +1,61 @@
+"""The search page: the query box, results with highlighted snippets, facets as links,
+sort and grouping, pagination, and help when a query cannot be run."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request, url_for
+
+from app.search import index_of, search
+from app.web.access import readable_names
+
+bp = Blueprint("search", __name__)
+
+SORTS = ("relevance", "newest", "oldest")
+PER_PAGE = 20
+
+
+def facet_term(field: str, value: str) -> str:
+    """The query term a facet link adds ("list:foundation", 'from:"Troy Toman"')."""
+    if any(ch.isspace() or ch in '"():' for ch in value):
+        value = '"' + value.replace('"', "") + '"'
+    return f"{field}:{value}"
+
+
+@bp.get("/search")
+def search_page() -> tuple[str, int] | str:
+    query = request.args.get("q", "").strip()
+    sort = request.args.get("sort", "relevance")
+    if sort not in SORTS:
+        sort = "relevance"
+    grouped = request.args.get("group") == "thread"
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    results = None
+    if query:
+        results = search(
+            index_of(current_app),
+            query,
+            page=page,
+            per_page=PER_PAGE,
+            sort=sort,  # type: ignore[arg-type]
+            group_by_thread=grouped,
+            visible_lists=readable_names(),
+        )
+
+    def with_args(**changes: object) -> str:
+        args = {"q": query, "sort": sort, "group": "thread" if grouped else None, "page": page}
+        args.update(changes)
+        return url_for("search.search_page", **{k: v for k, v in args.items() if v})
+
+    status = 200
+    if results is not None and results.error_kind == "index":
+        status = 503
+    return render_template(
+        "search.html",
+        query=query,
+        results=results,
+        sort=sort,
+        sorts=SORTS,
+        grouped=grouped,
+        with_args=with_args,
+        facet_term=facet_term,
+    ), status
