@@ -12,7 +12,9 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from app.search import rebuild
 from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.staff import PASSWORD, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -28,6 +30,9 @@ pytestmark = [
 @pytest.fixture
 def live_url(sqlite_app: Flask) -> Iterator[str]:
     run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
+    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+        rebuild(session, sqlite_app.config["QUORUM"].index_dir)
+    make_user(sqlite_app, "eddie", "editor")
     server = make_server("127.0.0.1", 0, sqlite_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -102,6 +107,70 @@ def test_the_thread_page_fits_a_phone_screen(live_url: str, browser: object) -> 
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page is {width}px wide on a 390px screen"
     shot(page, "thread-phone")
+
+
+def test_a_reader_searches_and_narrows_by_a_facet(live_url: str, browser: object) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    page.goto(live_url + "/")
+    page.get_by_label("Search the archive").fill("interoperability")
+    page.get_by_label("Search the archive").press("Enter")
+    page.wait_for_url("**/search?q=interoperability**")
+    assert "5 messages match" in page.locator("[role=status]").inner_text()
+    assert page.locator("ol.hits mark").count() > 0
+    shot(page, "search")
+    page.locator("a.facet", has_text="Troy Toman").click()
+    page.wait_for_url("**from:%22Troy+Toman%22**")
+    assert "1 message matches" in page.locator("[role=status]").inner_text()
+    page.locator("ol.hits h2 a").first.click()
+    page.wait_for_url("**/m/**")
+    assert "simpler first steps" in page.content()
+
+
+def test_an_editor_records_a_decision_and_links_the_debate(live_url: str, browser: object) -> None:
+    editor = browser.new_page(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    editor.goto(live_url + "/login")
+    editor.get_by_label("User name").fill("eddie")
+    editor.get_by_label("Password").fill(PASSWORD)
+    editor.get_by_role("button", name="Sign in").click()
+    editor.goto(live_url + "/decisions/new")
+    editor.get_by_role("button", name="Save").click()  # empty: inline errors, nothing saved
+    assert editor.locator("p.error").first.is_visible()
+    editor.get_by_label("Title").fill("Interoperability in simpler first steps")
+    editor.get_by_label("Decided by (e.g. Board of Directors)").fill("Board of Directors")
+    editor.get_by_label("Status").select_option("under discussion")
+    editor.get_by_role("button", name="Save").click()
+    editor.wait_for_url("**/decisions/interoperability-in-simpler-first-steps")
+
+    thread_url = live_url + "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
+    editor.goto(thread_url)
+    editor.get_by_text("Link this thread to a decision").click()
+    editor.get_by_label("Relation").select_option("discussion")
+    editor.get_by_role("button", name="Link").click()
+    editor.wait_for_url(thread_url)
+    troy = editor.locator("li.message", has_text="Troy Toman").first
+    troy.get_by_role("link", name="permalink").click()
+    editor.get_by_text("Link this message to a decision").click()
+    editor.get_by_label("Relation").select_option("vote")
+    editor.get_by_role("button", name="Link").click()
+
+    editor.goto(live_url + "/decisions/interoperability-in-simpler-first-steps")
+    links = editor.locator("ol.links").inner_text()
+    assert "discussion" in links and "The two types of interoperability" in links
+    assert "vote" in links and "Troy Toman" in links
+    shot(editor, "decision")
+    editor.goto(thread_url)
+    assert (
+        "Interoperability in simpler first steps"
+        in editor.locator("section.decisions").inner_text()
+    )
+
+    reader = browser.new_page()  # type: ignore[attr-defined]
+    reader.goto(live_url + "/decisions/interoperability-in-simpler-first-steps")
+    assert "The two types of interoperability" in reader.content()
+    assert reader.get_by_role("link", name="Edit").count() == 0
+    assert reader.get_by_role("button", name="Suggest discussions").count() == 0
+    reader.goto(thread_url)
+    assert reader.get_by_text("Link this thread to a decision").count() == 0
 
 
 def test_chromium_is_never_downloaded() -> None:
