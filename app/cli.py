@@ -59,6 +59,7 @@ def db_upgrade() -> None:
 def ingest(paths: tuple[Path, ...], list_name: str | None, fmt: str, as_json: bool) -> None:
     """Read mail archives (files or folders) and account for every message."""
     from app.importer import run_ingest
+    from app.search import SearchIndexError
 
     sessions = _ready()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -69,6 +70,9 @@ def ingest(paths: tuple[Path, ...], list_name: str | None, fmt: str, as_json: bo
     except SourceError as exc:
         click.echo(f"quorum ingest: {exc}", err=True)
         sys.exit(2)
+    except SearchIndexError as exc:  # the batches committed so far are stored; rerun later
+        click.echo(f"quorum ingest: {exc}", err=True)
+        sys.exit(1)
     if as_json:
         click.echo(json.dumps(account.as_dict(), sort_keys=True))
         return

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from app.models import IngestRun, utcnow
 from app.positions import derive_positions
+from app.search import index_threads
 from app.settings import Settings
 from app.store import Account, BatchStore, Outcome
 from ingest.parse import parse_message
@@ -86,10 +87,10 @@ def run_ingest(
                 for outcome in outcomes_of(iter_archive(path, file_format)):
                     batch.append(outcome)
                     if len(batch) >= batch_size:
-                        _commit_batch(session, store, batch, account, run)
+                        _commit_batch(session, store, batch, account, run, settings.index_dir)
                         batch = []
                         bar.set_postfix(messages=account.read, refresh=False)
-                _commit_batch(session, store, batch, account, run)
+                _commit_batch(session, store, batch, account, run, settings.index_dir)
                 bar.update(1)
                 bar.set_postfix(messages=account.read)
                 if not show_bar:
@@ -104,13 +105,20 @@ def run_ingest(
 
 
 def _commit_batch(
-    session: Session, store: BatchStore, batch: list[Outcome], account: Account, run: IngestRun
+    session: Session,
+    store: BatchStore,
+    batch: list[Outcome],
+    account: Account,
+    run: IngestRun,
+    index_dir: Path,
 ) -> None:
-    """One atomic step: the batch's messages, threads, positions and the run's counts."""
+    """One atomic step: the batch's messages, threads, positions and the run's counts;
+    then the search index catches up with the threads it touched."""
     if not batch:
         return
     try:
-        derive_positions(session, store.store(batch, account))
+        touched = store.store(batch, account)
+        derive_positions(session, touched)
         for key in ("read", "stored", "duplicate", "skipped", "rejected"):
             setattr(run, key, getattr(account, key))
         run.per_file = {k: dict(v) for k, v in account.per_file.items()}
@@ -118,3 +126,5 @@ def _commit_batch(
     except BaseException:
         session.rollback()
         raise
+    # After the commit: the index is derived from what the database now holds.
+    index_threads(session, index_dir, touched)
