@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -126,15 +126,48 @@ def derive_positions(session: Session, thread_ids: Iterable[int]) -> int:
             )
         )
     addresses = _address_owners(session, by_thread)
+    keys = dict(session.execute(select(Thread.id, Thread.key).where(Thread.id.in_(ids))).all())
     count = 0
     for thread_id, members in by_thread.items():
         by_id = {m.message_id: m for m in members}
+        root = by_id.get(keys.get(thread_id, ""))
+        proposer = root.participant_id if root is not None else None
+        own = {m.pk: extract_stance(m.body, m.segments) for m in members}
         for member in members:
-            stance = extract_stance(member.body, member.segments)
+            parent = by_id.get(member.parent_id or "")
+            stance = in_context(
+                own[member.pk],
+                own[parent.pk] if parent is not None else None,
+                by_proposer=member.participant_id is not None and member.participant_id == proposer,
+                answers_proposer=parent is None or parent.participant_id == proposer,
+            )
             quoted = resolve_quotes(member, by_id, addresses)
             _store(session, existing.get(member.pk), member, thread_id, stance, quoted)
             count += 1
     return count
+
+
+def in_context(
+    stance: Stance, parent: Stance | None, by_proposer: bool, answers_proposer: bool
+) -> Stance:
+    """Read a message's stance against its thread.
+
+    Agreement answers the message replied to: "+1" or "I agree" to someone who opposed
+    the proposal (or had concerns) takes their side, and disagreeing with an objection is
+    not an objection (it stays neutral rather than guess). A condition set by the
+    proposer is accepting an amendment, still support."""
+    if by_proposer and stance.method == "cue-conditional":
+        return replace(stance, stance="support", method="cue-conditional-by-proposer")
+    if parent is None or answers_proposer or parent.stance not in ("oppose", "concern"):
+        return stance
+    if stance.stance == "support" and stance.method in ("cue-agree", "vote-vote"):
+        confidence = min(stance.confidence, 0.6)
+        return replace(
+            stance, stance=parent.stance, confidence=confidence, method=f"{stance.method}-parent"
+        )
+    if stance.method == "cue-disagree":
+        return replace(stance, stance="neutral", confidence=0.4, method="cue-disagree-parent")
+    return stance
 
 
 def resolve_quotes(

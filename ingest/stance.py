@@ -56,13 +56,21 @@ _ADVERB = (
     r"really|completely|wholeheartedly|absolutely|basically|entirely|perfectly|pretty|"
     r"a bit|a little|somewhat|slightly|still|now) )?"
 )
-_SUPPORT = _cues(
+# Agreement and disagreement answer the message replied to: app.positions reads them
+# against that message's stance (a "+1" to a counter-proposal opposes the proposal).
+_AGREE = _cues(
     r"i ADV agree",
     r"seconded",
     r"i (?:would |'d )?second (?:it|this|that|the (?:motion|proposal|idea))",
     r"i second",
     r"me (?:too|3|three)",
     r"same here",
+)
+_DISAGREE = _cues(
+    r"i (?:don't|do not|can't|cannot) (?:really )?agree",
+    r"i (?:strongly )?disagree",
+)
+_SUPPORT = _cues(
     r"(?:i'm|i am|i'd be|we're|we are|i'll be) ADV (?:in favou?r|supportive|fine with|"
     r"happy with|ok with|okay with|all for|for it|glad|pleased)",
     r"in favou?r of",
@@ -93,11 +101,11 @@ _SUPPORT = _cues(
 # start, hence no "^".
 _AFFIRMATION = re.compile(
     r"\W*(?:agreed|seconded|absolutely|exactly|definitely|indeed|ditto|same here)\b"
-    r"(?!\s+(?:on|to|that|with)\b)"
+    r"(?!\s+(?:on|to|that|with|not)\b)"
 )
 _OPPOSE = _cues(
-    r"i (?:don't|do not|can't|cannot) (?:really )?(?:agree|support|like)",
-    r"i (?:strongly )?(?:disagree|object|oppose)",
+    r"i (?:don't|do not|can't|cannot) (?:really )?(?:support|like)",
+    r"i (?:strongly )?(?:object|oppose)",
     r"(?:i'm|i am) ADV (?:against|opposed)",
     r"(?:bad|terrible|horrible|poor) idea",
     r"(?:is|be|was) a (?:big )?mistake",
@@ -116,17 +124,16 @@ _CONCERN = _cues(
     r"i worry",
     r"my (?:only |main |one |biggest )?(?:concern|worry|reservation|hesitation)",
     r"(?:some|a few|serious) (?:concerns|reservations)",
-    r"as long as",
-    r"provided that",
-    r"only if",
-    r"on (?:the )?condition",
-    r"with the caveat",
     r"yes, but",
     r"(?:i|we) (?:still )?(?:rely|relies|depend|depends) on",
     r"(?:rely|relying|depend|depending) on (?:it|this|that|them)",
     r"(?:is|are) (?:fairly |very |quite |really )?important to (?:me|us)",
     r"would be nice to keep",
     r"(?:i|we|they|people|users)(?:'re| are)? (?:probably |likely |all )?still using",
+)
+# Conditions: a concern of their own, or conditional support after a support cue.
+_CONDITION = _cues(
+    r"as long as", r"provided that", r"only if", r"on (?:the )?condition", r"with the caveat"
 )
 _NEUTRAL = _cues(
     r"(?:i )?(?:don't|do not) (?:really )?(?:care|mind) (?:either way|one way or (?:the )?other)",
@@ -155,6 +162,7 @@ class _Cue:
     kind: str
     start: int  # in the body
     end: int
+    tag: str = ""  # "agree", "disagree" or "conditional" when the cue is one of those
 
 
 def extract_stance(body: str, segments: list[Segment] | None = None) -> Stance:
@@ -204,7 +212,16 @@ def _vote(own: list[Segment]) -> Stance | None:
     return Stance(stance, chosen.token, evidence, start, end, confidence, method)
 
 
-_FAMILIES = (("oppose", _OPPOSE), ("concern", _CONCERN), ("neutral", _NEUTRAL))
+# In order of priority when one sentence holds several cues: (kind, tag, pattern).
+_FAMILIES = (
+    ("oppose", "", _OPPOSE),
+    ("oppose", "disagree", _DISAGREE),
+    ("concern", "", _CONCERN),
+    ("concern", "condition", _CONDITION),
+    ("neutral", "", _NEUTRAL),
+    ("support", "", _SUPPORT),
+    ("support", "agree", _AGREE),
+)
 _IF_BEFORE = re.compile(r"\bif\b[^,]*$")
 
 
@@ -217,30 +234,34 @@ def _sentence_cues(segment: Segment) -> list[_Cue]:
     if not sentences:
         return []
     starts = [start for start, _ in sentences]
-    found: dict[int, list[tuple[int, str, re.Match[str]]]] = {}
-    for rank, (kind, pattern) in enumerate((*_FAMILIES, ("support", _SUPPORT))):
+    found: dict[int, list[tuple[int, str, str, re.Match[str]]]] = {}
+    for rank, (kind, tag, pattern) in enumerate(_FAMILIES):
         for m in pattern.finditer(text):
             index = bisect_right(starts, m.start()) - 1
             if index >= 0 and m.end() <= sentences[index][1]:
-                found.setdefault(index, []).append((rank, kind, m))
+                found.setdefault(index, []).append((rank, kind, tag, m))
     for index, (start, end) in enumerate(sentences):
         affirmation = _AFFIRMATION.match(text, start, end)
         if affirmation:
-            found.setdefault(index, []).append((len(_FAMILIES), "support", affirmation))
+            found.setdefault(index, []).append((len(_FAMILIES), "support", "agree", affirmation))
     cues: list[_Cue] = []
     for index in sorted(found):
         start, end = sentences[index]
         if text[end - 1] == "?" or _CODE_LINE.match(text, start):
             continue
-        for _, kind, m in sorted(found[index], key=lambda hit: (hit[0], hit[2].start())):
+        hits = found[index]
+        for _, kind, tag, m in sorted(hits, key=lambda hit: (hit[0], hit[3].start())):
             before = text[start : m.start()]
             if kind != "oppose" and _NEGATION.search(before):
                 continue
             if _IF_BEFORE.search(before):
                 continue  # "if you agree", "if it sounds good": not the author's stance
             if kind == "support" and _CONDITION_AFTER.match(text, m.end(), end):
-                kind = "concern"
-            cues.append(_Cue(kind, segment.offset + start, segment.offset + end))
+                kind, tag = "concern", "conditional"
+            elif tag == "condition":
+                supported = any(h[1] == "support" and h[3].start() < m.start() for h in hits)
+                tag = "conditional" if supported else ""
+            cues.append(_Cue(kind, segment.offset + start, segment.offset + end, tag))
             break
     return cues
 
@@ -256,7 +277,11 @@ def _from_cues(body: str, cues: list[_Cue], kinds: set[str]) -> Stance:
         decided, confidence, method = "concern", 0.65, "cue-concern"
     else:
         decided, confidence, method = "neutral", 0.6, "cue-neutral"
-    pick = next((c for c in cues if c.kind == decided), cues[0])
+    chosen = [c for c in cues if c.kind == decided]
+    tags = {c.tag for c in chosen}
+    if len(tags) == 1 and "" not in tags:
+        method = f"cue-{tags.pop()}"  # every cue agrees, disagrees or sets a condition
+    pick = next((c for c in chosen if not c.tag), chosen[0] if chosen else cues[0])
     return Stance(
         decided, None, body[pick.start : pick.end], pick.start, pick.end, confidence, method
     )
