@@ -362,3 +362,10 @@ def test_session_cookies_are_httponly_and_samesite(demo: Flask) -> None:
     )
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_staff_see_whole_addresses_where_readers_see_them_obfuscated(demo: Flask) -> None:
+    anonymous = demo.test_client().get(SEED).get_data(as_text=True)
+    assert ">troy.toman at rackspace.com<" in anonymous
+    staff = signed_in(demo, "viewer").get(SEED).get_data(as_text=True)
+    assert ">troy.toman@rackspace.com<" in staff

@@ -28,6 +28,13 @@ def blocks(message: Message) -> tuple[Block, ...]:
     return body_blocks(message.body)
 
 
+def shown_address(address: str) -> str:
+    """Anonymous readers see addresses obfuscated ("foo at bar.com"); staff see them whole."""
+    from app.web.auth import can
+
+    return address if can("read_private") else obfuscate(address)
+
+
 def short_date(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value else "—"
 
@@ -38,5 +45,5 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["blocks"] = blocks
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["short_date"] = short_date
-    app.jinja_env.filters["obfuscate"] = obfuscate
+    app.jinja_env.filters["address"] = shown_address
     app.jinja_env.filters["display_subject"] = strip_list_tag
