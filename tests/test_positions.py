@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.governance import correct_position
 from app.models import Message, Position, Thread
-from app.positions import recompute, tally, thread_positions
+from app.positions import in_context, recompute, tally, thread_positions
+from ingest.stance import extract_stance
 from tests.conftest import EXAMPLES, run_cli
 
 DEMO = EXAMPLES / "foundation"
@@ -164,3 +165,42 @@ def test_recompute_repairs_positions_whatever_their_state(app: Flask) -> None:
         session.commit()
         recompute(session)
         assert _snapshot(session) == before
+
+
+def test_agreeing_with_an_objection_is_an_objection() -> None:
+    objection = extract_stance("I don't agree with this proposal.")
+    plus_one = extract_stance("+1\n")
+    agreed = extract_stance("Agreed.")
+    assert in_context(plus_one, objection, by_proposer=False, answers_proposer=False).stance == (
+        "oppose"
+    )
+    assert in_context(agreed, objection, by_proposer=False, answers_proposer=False).stance == (
+        "oppose"
+    )
+    # Agreeing with the proposer, or with another supporter, is support.
+    assert in_context(plus_one, objection, by_proposer=False, answers_proposer=True).stance == (
+        "support"
+    )
+    supporter = extract_stance("Sounds like a good plan.")
+    assert in_context(agreed, supporter, by_proposer=False, answers_proposer=False).stance == (
+        "support"
+    )
+
+
+def test_disagreeing_with_an_objection_is_not_an_objection() -> None:
+    objection = extract_stance("I'd prefer to keep the old format.")
+    disagree = extract_stance("I disagree, the new format is fine.")
+    assert disagree.method == "cue-disagree"
+    found = in_context(disagree, objection, by_proposer=False, answers_proposer=False)
+    assert found.stance == "neutral"
+
+
+def test_a_condition_from_the_proposer_is_still_support() -> None:
+    conditional = extract_stance("That seems reasonable, as long as it is not open-ended.")
+    assert (conditional.stance, conditional.method) == ("concern", "cue-conditional")
+    assert in_context(conditional, None, by_proposer=False, answers_proposer=True).stance == (
+        "concern"
+    )
+    assert in_context(conditional, None, by_proposer=True, answers_proposer=True).stance == (
+        "support"
+    )
