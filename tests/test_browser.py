@@ -30,6 +30,7 @@ pytestmark = [
 @pytest.fixture
 def live_url(sqlite_app: Flask) -> Iterator[str]:
     run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
+    run_cli(sqlite_app, "import", "decisions", str(EXAMPLES / "decisions.jsonl"))
     with sqlite_app.extensions["quorum.sessionmaker"]() as session:
         rebuild(session, sqlite_app.config["QUORUM"].index_dir)
     make_user(sqlite_app, "eddie", "editor")
