@@ -57,6 +57,7 @@ _GMAIL = re.compile(
     rf"^\d{{4}}-\d{{2}}-\d{{2}}\s.*?GMT[+-]\d{{1,2}}:\d{{2}}\s+(?P<name>.*?)\s*<(?P<addr>{_ADDRESS})>\s*:\s*$",
     re.IGNORECASE,
 )
+_LONE_VERB = re.compile(rf"^(?:{_VERBS_LAST})\s*:$", re.IGNORECASE)
 _ANGLE_ADDRESS = re.compile(rf"<\s*(?:mailto:)?(?P<addr>{_ADDRESS})\s*>", re.IGNORECASE)
 _BARE_ADDRESS = re.compile(rf"\(?\b(?P<addr>{_ADDRESS})\b\)?", re.IGNORECASE)
 _QUOTED_NAME = re.compile(r'"(?P<name>[^"]+)"\s*$')
@@ -80,7 +81,8 @@ _NOT_A_NAME = frozenset(
 _PRONOUN_NAMES = frozenset(("you", "he", "she", "they", "someone", "somebody"))
 _HEADER_FROM = re.compile(r"^\*?(?:from|de|von|van|från|od|от)\s?:\*?\s*(?P<value>.+?)\s*$", re.I)
 _HEADER_OTHER = re.compile(
-    r"^\*?(?:sent|date|to|cc|subject|envoyé|à|objet|gesendet|datum|an|betreff|"
+    r"^\*?(?:sent|date|to|cc|subject|reply-to|newsgroups|organization|envoyé|à|objet|"
+    r"gesendet|datum|an|betreff|"
     r"verzonden|aan|onderwerp|enviado|para|asunto|fecha)\s?:\*?",
     re.IGNORECASE,
 )
@@ -125,7 +127,12 @@ def parse_attribution(lines: list[str], i: int) -> Attribution | None:
             return Attribution(found[0], found[1], 1, found[2])
     if i + 1 < len(lines):
         following = lines[i + 1].strip()
-        if following.endswith(":") and len(following) < 80 and _starts_like_attribution(line):
+        lone_verb = bool(_LONE_VERB.match(following))
+        if (
+            following.endswith(":")
+            and len(following) < 80
+            and (lone_verb or _starts_like_attribution(line))
+        ):
             found = _single_line(f"{line} {following}")
             if found is not None:
                 return Attribution(found[0], found[1], 2, found[2])
@@ -135,7 +142,7 @@ def parse_attribution(lines: list[str], i: int) -> Attribution | None:
 def _starts_like_attribution(line: str) -> bool:
     """A first line that may continue on the next: "On DATE, NAME <addr>" and the like."""
     head = line.split(None, 1)[0].lower()
-    return head in ("on", "am", "le", "el", "op", "den", "w", "dnia") or line[:1].isdigit()
+    return head in ("on", "at", "am", "le", "el", "op", "den", "w", "dnia") or line[:1].isdigit()
 
 
 def _single_line(line: str) -> tuple[str | None, str | None, bool] | None:
@@ -152,7 +159,7 @@ def _single_line(line: str) -> tuple[str | None, str | None, bool] | None:
     if last is None:
         return None
     pre = last["pre"]
-    dated = bool(last["on"]) or bool(re.match(r"^(?:on|le|el|w|dnia)\b", pre, re.IGNORECASE))
+    dated = bool(last["on"]) or bool(re.match(r"^(?:on|at|le|el|w|dnia)\b", pre, re.I))
     dated = dated or pre[:1].isdigit()
     name, address = _name_and_address(pre.rsplit(",", 1)[-1] if "<" not in pre else pre)
     if address is None and name is None:
@@ -210,22 +217,38 @@ def _address(text: str) -> str:
 
 
 def _header_block(lines: list[str], i: int) -> Attribution | None:
-    """Outlook's "From: X / Sent: … / To: … / Subject: …" block, after an optional
-    "-----Original Message-----" line. Needs a From line and at least one other header."""
+    """Outlook's "From: X / Sent: … / To: … / Subject: …" block (or Thunderbird's, which
+    starts with Subject), after an optional "-----Original Message-----" line. Needs a
+    From line and another header; a value may wrap over up to two lines
+    ("[mailto:…] On Behalf Of Jean-Paul" / "Calderone")."""
     start = i
-    if is_original_message_marker(lines[i]):
+    marker = is_original_message_marker(lines[i])
+    if marker:
         i += 1
         while i < len(lines) and not lines[i].strip():
             i += 1
-        if i >= len(lines):
-            return None
-    from_line = _HEADER_FROM.match(lines[i].strip())
-    if from_line is None:
-        return None
-    end = i + 1
-    while end < len(lines) and end - i <= 6 and _HEADER_OTHER.match(lines[end].strip()):
+    sender: str | None = None
+    headers = 0
+    end = i
+    while end < len(lines) and end - i < 9:
+        line = lines[end].strip()
+        from_line = _HEADER_FROM.match(line)
+        if from_line is not None and sender is None:
+            sender = from_line["value"]
+        elif not _HEADER_OTHER.match(line):
+            if not (headers and line and _header_within(lines, end + 1, 2)):
+                break
+            headers -= 1  # a wrapped value, not a header of its own
+        headers += 1
         end += 1
-    if end == i + 1:
+    if sender is None or headers < 2:
         return None
-    name, address = _name_and_address(from_line["value"].replace("*", ""))
+    name, address = _name_and_address(sender.replace("*", ""))
     return Attribution(name, address, end - start, True, header_block=True)
+
+
+def _header_within(lines: list[str], i: int, n: int) -> bool:
+    return any(
+        _HEADER_OTHER.match(line.strip()) or _HEADER_FROM.match(line.strip())
+        for line in lines[i : i + n]
+    )

@@ -40,7 +40,10 @@ class Segment:
     quoted_address: str | None = None
 
 
-_QUOTE_PREFIX = re.compile(r"[ \t]*(?:(?:>|&gt;)[ \t]?)+")
+# ">" and "&gt;" (HTML-escaped archives) at any depth; "| " as Enigmail and some
+# newsreaders quote (a bare "|####" is not a quote).
+_QUOTE_PREFIX = re.compile(r"[ \t]*(?:(?:>|&gt;|\|(?=[ >]|$))[ \t]?)+")
+_ELISION = re.compile(r"^\s*(?:\.{3,}|…|[\[<(]\s*(?:\.{3,}|…|snip(?:ped)?)\s*[\]>)])\s*$", re.I)
 _FOOTER_RULE = re.compile(r"^_{10,}\s*$")
 _FOOTER_LINE = re.compile(
     r"^(?:more information about the .* mailing list\s*$|-{5,} next part -{5,}\s*$)",
@@ -90,11 +93,11 @@ def _strip_quotes(lines: list[str]) -> tuple[list[int], list[str]]:
     depths = [0] * len(lines)
     texts = list(lines)
     for i, line in enumerate(lines):
-        if line[:1] in (">", " ", "\t", "&"):
+        if line[:1] in (">", " ", "\t", "&", "|"):
             m = _QUOTE_PREFIX.match(line)
-            if m and m.end() and (">" in m.group() or "&gt;" in m.group()):
+            if m and m.end() and (">" in m.group() or "&gt;" in m.group() or "|" in m.group()):
                 prefix = m.group()
-                depths[i] = prefix.count(">") + prefix.count("&gt;")
+                depths[i] = prefix.count(">") + prefix.count("&gt;") + prefix.count("|")
                 texts[i] = line[m.end() :]
     return depths, texts
 
@@ -250,8 +253,10 @@ def _mark_footers(depths: list[int], texts: list[str], labels: list[_Label | Non
 
 
 def _next_content(texts: list[str], i: int) -> int | None:
+    """The next line with words, skipping elisions ("...", "[snip]") that people leave
+    between an attribution and what they quote."""
     for j in range(i, len(texts)):
-        if texts[j].strip():
+        if texts[j].strip() and not _ELISION.match(texts[j]):
             return j
     return None
 

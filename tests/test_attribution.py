@@ -132,3 +132,25 @@ def test_outlook_header_blocks_name_the_sender_with_or_without_the_marker() -> N
 )
 def test_prose_is_not_an_attribution(line: str) -> None:
     assert parsed(line) is None
+
+
+def test_eudora_and_yahoo_forms() -> None:
+    assert parsed("At 12:55 AM 4/9/2004 +0000, you wrote:") == (None, None, 1, True)
+    yahoo = "--- Christopher Armstrong <radix at twistedmatrix.com>\nwrote:"
+    assert parsed(yahoo) == ("Christopher Armstrong", "radix@twistedmatrix.com", 2, False)
+
+
+def test_header_blocks_in_any_order_and_with_wrapped_values() -> None:
+    thunderbird = (
+        "-------- Original Message --------\nSubject: Naming\n"
+        "Date: Tue, 20 Apr 2004 12:47:45 -0700\nFrom: Jeremy Noetzelman <jjn at kriln.com>\n"
+        "To: Christopher Armstrong\n\nbody"
+    )
+    assert parsed(thunderbird) == ("Jeremy Noetzelman", "jjn@kriln.com", 5, True)
+    wrapped = (
+        "-----Original Message-----\nFrom: list-bounces at example.org\n"
+        "[mailto:list-bounces at example.org] On Behalf Of Jean-Paul\nCalderone\n"
+        "Sent: Sunday, March 05, 2006 3:25 PM\nTo: list at example.org\n\nbody"
+    )
+    assert parsed(wrapped) is not None
+    assert parsed(wrapped)[2] == 6  # type: ignore[index]

@@ -284,3 +284,20 @@ def _plain_body(path: Path) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+def test_pipe_quotes_count_but_ascii_art_does_not() -> None:
+    body = "Bob wrote:\n| On Mon, Ann wrote:\n|> deep\n| shallow\n\nmine\n |_____| |___\n"
+    segments = segment_body(body)
+    assert [(s.kind, s.depth, s.quoted_author) for s in segments if s.kind == "quoted"] == [
+        ("quoted", 2, "Ann"),
+        ("quoted", 1, "Bob"),
+    ]
+    assert own_text(segments) == "mine\n |_____| |___\n"
+
+
+def test_an_elision_between_attribution_and_quote_does_not_break_them() -> None:
+    body = "Mike wrote:\n...\n\n> the quoted point\n\nMy answer.\n"
+    segments = segment_body(body)
+    assert ("quoted", 1, "Mike") in shape(segments)
+    assert "Mike wrote" not in own_text(segments)
