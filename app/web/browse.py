@@ -24,9 +24,9 @@ from app.positions import tally, thread_positions
 from app.web import db_session
 from app.web.access import readable_list, readable_list_filter, visible_messages
 from app.web.auth import can
-from app.web.charts import bars
+from app.web.charts import bars, timeline
 from app.web.forms import CorrectionForm
-from app.web.threads_view import daily_counts, reply_order
+from app.web.threads_view import reply_order
 
 bp = Blueprint("browse", __name__)
 
@@ -203,6 +203,15 @@ def find_thread(session: Session, mailing_list: MailingList, key: str) -> Thread
     )
 
 
+def readable_thread(session: Session, name: str, key: str) -> tuple[MailingList, Thread]:
+    """The list and thread a URL names, or 404 (unknown, or not readable by this reader)."""
+    mailing_list = readable_list(session, name)
+    thread = find_thread(session, mailing_list, key)
+    if thread is None:
+        abort(404)
+    return mailing_list, thread
+
+
 def moved_thread(session: Session, mailing_list: MailingList, key: str) -> Thread | None:
     """Where a thread went after its root changed (a late parent merged it into another):
     the thread of the message with that id, or of a reply that names it."""
@@ -237,7 +246,6 @@ def thread_page(name: str, key: str) -> str | Response:
     ).all()
     if not messages:
         abort(410)
-    timeline = daily_counts([m.date_utc for m in messages])
     links = session.scalars(
         select(DecisionLink).where(
             (DecisionLink.thread_id == thread.id)
@@ -263,13 +271,7 @@ def thread_page(name: str, key: str) -> str | Response:
         mailing_list=mailing_list,
         thread=thread,
         entries=reply_order(list(messages)),
-        timeline=bars(
-            [n for _, n in timeline],
-            [day.isoformat() for day, _ in timeline],
-            width=min(600, max(60, 6 * len(timeline))),
-            height=32,
-            title="Messages per day",
-        ),
+        timeline=timeline([m.date_utc for m in messages], "Messages per day", bar_width=6),
         decision_links=links,
         positions=positions,
         tally=tally(positions),

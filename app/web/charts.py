@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from markupsafe import Markup, escape
+
+from app.web.threads_view import daily_counts
 
 
 def bars(
@@ -25,3 +29,15 @@ def bars(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def timeline(dates: list[datetime | None], title: str, bar_width: int) -> Markup:
+    """Messages per day from the first to the last, one bar a day, at most 600 px wide."""
+    days = daily_counts(dates)
+    return bars(
+        [n for _, n in days],
+        [day.isoformat() for day, _ in days],
+        width=min(600, max(60, bar_width * len(days))),
+        height=32,
+        title=title,
+    )

@@ -45,10 +45,9 @@ from app.models import (
 from app.web import db_session
 from app.web.access import readable_list_filter, readable_names, visible_messages
 from app.web.auth import current_user_id, requires
-from app.web.charts import bars
+from app.web.charts import timeline
 from app.web.feeds import atom_response, rfc3339
 from app.web.forms import ActionForm, DecisionForm
-from app.web.threads_view import daily_counts
 
 bp = Blueprint("decisions", __name__)
 
@@ -262,7 +261,6 @@ def show(slug: str) -> str:
     dates = session.scalars(
         select(Message.date_utc).where(Message.thread_id.in_(thread_ids), visible_messages())
     ).all()
-    activity = daily_counts(list(dates))
     history = session.execute(
         select(DecisionEvent, User.name)
         .outerjoin(User, User.id == DecisionEvent.user_id)
@@ -287,13 +285,7 @@ def show(slug: str) -> str:
         suggested=suggested,
         threads=threads,
         positions=positions,
-        timeline=bars(
-            [n for _, n in activity],
-            [d.isoformat() for d, _ in activity],
-            width=min(600, max(60, 3 * len(activity))),
-            height=32,
-            title="Discussion activity per day",
-        ),
+        timeline=timeline(list(dates), "Discussion activity per day", bar_width=3),
         history=history,
         related=related,
     )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.models import Message, Thread
 from app.web import db_session
 from app.web.access import readable_list, visible_messages
-from app.web.browse import find_thread, url_key
+from app.web.browse import readable_thread, url_key
 
 bp = Blueprint("feeds", __name__)
 
@@ -60,10 +60,7 @@ def list_feed(name: str) -> Response:
 @bp.get("/lists/<name>/thread-feed/<path:key>")
 def thread_feed(name: str, key: str) -> Response:
     session = db_session()
-    mailing_list = readable_list(session, name)
-    thread = find_thread(session, mailing_list, key)
-    if thread is None:
-        abort(404)
+    _, thread = readable_thread(session, name, key)
     messages = session.scalars(
         select(Message)
         .where(Message.thread_id == thread.id, visible_messages())

@@ -15,7 +15,7 @@ from app.store import decompress
 from app.web import db_session
 from app.web.access import readable_list, readable_list_filter
 from app.web.auth import can
-from app.web.browse import bracketed, find_thread, url_key
+from app.web.browse import bracketed, readable_thread, url_key
 
 bp = Blueprint("messages", __name__)
 
@@ -112,10 +112,7 @@ def mbox_entry(message: Message) -> bytes:
 @bp.get("/lists/<name>/mbox/<path:key>")
 def thread_mbox(name: str, key: str) -> Response:
     session = db_session()
-    mailing_list = readable_list(session, name)
-    thread = find_thread(session, mailing_list, key)
-    if thread is None:
-        abort(404)
+    _, thread = readable_thread(session, name, key)
     messages = session.scalars(
         select(Message)
         .where(Message.thread_id == thread.id, Message.hidden.is_(False))

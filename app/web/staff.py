@@ -29,9 +29,9 @@ from app.models import (
     thread_tags,
 )
 from app.web import db_session
-from app.web.access import readable_list, readable_list_filter
+from app.web.access import readable_list_filter
 from app.web.auth import current_user_id, requires
-from app.web.browse import bracketed, find_thread, url_key
+from app.web.browse import bracketed, readable_thread, url_key
 from app.web.forms import ActionForm, CorrectionForm, LinkForm, TagsForm, UserForm, UserUpdateForm
 
 bp = Blueprint("staff", __name__)
@@ -43,11 +43,7 @@ def _flash_errors(error: ValidationError) -> None:
 
 
 def _thread(name: str, key: str) -> Thread:
-    session = db_session()
-    thread = find_thread(session, readable_list(session, name), key)
-    if thread is None:
-        abort(404)
-    return thread
+    return readable_thread(db_session(), name, key)[1]
 
 
 def _message(message_id: str) -> Message:
