@@ -1,6 +1,6 @@
-"""The per-process view of the index: one searcher kept open and refreshed when the index
-changes (new segments after an ingest batch, a new generation after a reindex), instead of
-being reopened for every request.
+"""The per-process view of the index: one searcher kept open and replaced only when the
+index changes (new segments after an ingest batch, a new generation after a reindex),
+instead of being reopened for every request.
 """
 
 from __future__ import annotations
@@ -89,12 +89,11 @@ class SearchIndex:
         folder = current_generation(self.index_dir)
         current = self._snapshot
         try:
-            if current is None or current.folder != folder:
-                fresh = Snapshot(folder, open_generation(folder).searcher())
-            elif not current.searcher.up_to_date():
-                fresh = Snapshot(folder, current.searcher.refresh())
-            else:
+            if current is not None and current.folder == folder and current.searcher.up_to_date():
                 return current
+            # Not Searcher.refresh(): it reuses the readers of segments whose names did not
+            # change, with their old deletion sets, so replaced documents would show twice.
+            fresh = Snapshot(folder, open_generation(folder).searcher())
         except SearchIndexError:
             raise
         except Exception as exc:  # Whoosh reports damaged files with many exception types
@@ -102,5 +101,7 @@ class SearchIndex:
                 f"the search index in {folder} cannot be read ({type(exc).__name__}: {exc}):"
                 " run `quorum reindex` to rebuild it from the database"
             ) from exc
+        if current is not None:
+            current.searcher.close()  # searches hold the lock: none is using it any more
         self._snapshot = fresh
         return fresh
