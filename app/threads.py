@@ -108,14 +108,23 @@ class Threader:
     def _subject_fallback(self, new_messages: list[Message]) -> list[Message]:
         """Set subject parents of new reference-less replies, and re-check older ones that a
         new message may now serve better. Returns the older messages whose parent changed."""
-        keys = {m.subject_key for m in new_messages if m.subject_key}
-        if not keys:
+        dated = [m for m in new_messages if m.subject_key and m.date_utc is not None]
+        if not dated:
             return []
+        keys = {m.subject_key for m in dated}
+        # Only messages within a window of the new ones can gain or serve as subject parents:
+        # new replies look back one window, older replies a window after a new message may
+        # now choose it. Everything either side needs is loaded, and nothing more.
+        low = min(m.date_utc for m in dated)
+        high = max(m.date_utc for m in dated)
         same_subject = {
             m.id: m
             for m in self.session.scalars(
                 select(Message).where(
-                    Message.list_id == self.list_id, Message.subject_key.in_(keys)
+                    Message.list_id == self.list_id,
+                    Message.subject_key.in_(keys),
+                    Message.date_utc >= low - self.window,
+                    Message.date_utc <= high + self.window,
                 )
             )
         }
@@ -129,6 +138,10 @@ class Threader:
         for group in by_key.values():
             for message in group:
                 if message.parent_via not in (None, "subject") or not is_reply(message.subject):
+                    continue
+                if message.id not in new_pks and not (
+                    message.date_utc is not None and low < message.date_utc <= high + self.window
+                ):
                     continue
                 parent = self._subject_candidate(message, group)
                 parent_id = parent.message_id if parent else None

@@ -15,15 +15,18 @@ import re
 
 from ingest.records import Attachment
 
-# What two exports of one message may disagree on: everything but printable ASCII, and "?".
-_LOSSY = re.compile(r"[^!->@-~]+")
+# What two exports of one message may disagree on: everything but printable ASCII, and "?"
+# (non-ASCII is dropped by the encoding, these bytes by translate()).
+_DROP = bytes(range(0x21)) + b"?\x7f"
 _UTF7 = re.compile(r"\+[A-Za-z0-9/+]{3,}-")
 
 
-def fold(text: str) -> str:
+def fold(text: str) -> bytes:
     """The characters of `text` that every export preserved: printable ASCII except "?",
     after decoding UTF-7 sequences."""
-    return _LOSSY.sub("", _UTF7.sub(_decode_utf7, text))
+    if "+" in text:
+        text = _UTF7.sub(_decode_utf7, text)
+    return text.encode("ascii", "ignore").translate(None, _DROP)
 
 
 def _decode_utf7(match: re.Match[str]) -> str:
@@ -36,7 +39,7 @@ def _decode_utf7(match: re.Match[str]) -> str:
 def content_hash(message_id: str, address: str, subject: str, date: object, body: str) -> str:
     """Equal for copies of one message that differ only in export artefacts."""
     fields = (message_id, address, subject, str(date), body)
-    return hashlib.sha256("\n".join(fold(f) for f in fields).encode("ascii")).hexdigest()
+    return hashlib.sha256(b"\n".join(fold(f) for f in fields)).hexdigest()
 
 
 def truncated_copy(a: str, b: str) -> bool:

@@ -21,17 +21,18 @@ def normalise_message_id(value: str | None) -> str | None:
         return None
     match = _ID.search(value)
     if match and match.group(1).strip():
-        core = match.group(1)
-        if "@" not in core:
-            core = _OBFUSCATED_AT.sub("@", core, count=1)
-        core = "".join(core.split())
-    else:
-        core = value.strip().split()[0] if value.strip() else ""
-        core = core.strip("<>")
-    core = "".join(ch for ch in core if 32 < ord(ch) < 127)
-    if not core:
-        return None
-    return f"<{core}>"
+        return _bracketed(match.group(1))
+    words = value.split()
+    return _bracketed(words[0].strip("<>")) if words else None
+
+
+def _bracketed(core: str) -> str | None:
+    if "@" not in core:
+        core = _OBFUSCATED_AT.sub("@", core, count=1)
+    core = "".join(core.split())
+    if not core.isascii() or not core.isprintable():
+        core = "".join(ch for ch in core if 32 < ord(ch) < 127)
+    return f"<{core}>" if core else None
 
 
 def parse_id_list(value: str | None) -> list[str]:
@@ -40,7 +41,7 @@ def parse_id_list(value: str | None) -> list[str]:
         return []
     seen: dict[str, None] = {}
     for match in _ID.finditer(value):
-        normalised = normalise_message_id(match.group(0))
+        normalised = _bracketed(match.group(1))
         if normalised:
             seen.setdefault(normalised, None)
     return list(seen)

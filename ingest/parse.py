@@ -12,6 +12,7 @@ charset fallbacks. Pipermail HTML article pages have their own parser
 from __future__ import annotations
 
 import email
+import re
 from email.message import Message
 
 from bs4 import BeautifulSoup
@@ -26,6 +27,7 @@ from ingest.records import Attachment, ParsedMessage, RawMessage, RejectedMessag
 from ingest.scrubbed import extract_scrubbed
 
 # Charsets whose real-world use is a superset, as browsers treat them (WHATWG encoding).
+_CHARSET_PARAM = re.compile(r"charset\s*=\s*\"?([^\";\s]+)")
 _CHARSET_ALIASES = {
     "iso-8859-1": "cp1252",
     "latin-1": "cp1252",
@@ -43,17 +45,13 @@ def parse_message(raw: RawMessage) -> ParsedMessage:
         return parse_article(raw)
     if not raw.data.strip():
         raise RejectedMessage("empty message")
-    header_block, _ = split_message(raw.data)
+    header_block, body_bytes = split_message(raw.data)
     headers = Headers(header_block)
     if not headers:
         raise RejectedMessage("not a mail message: no header fields")
     if not any(headers.raw(name) is not None for name in ("from", "subject", "message-id", "date")):
         raise RejectedMessage("not a mail message: no From, Subject, Message-ID or Date")
-    try:
-        mail = email.message_from_bytes(raw.data)
-        body, attachments = _body_and_attachments(mail)
-    except Exception as exc:  # hostile MIME can break the parser in many ways
-        raise RejectedMessage(f"MIME structure cannot be parsed: {exc}") from exc
+    body, attachments, defects = _plain_body(headers, body_bytes) or _mime_body(raw.data)
 
     message_id = normalise_message_id(headers.get("message-id"))
     synthetic = message_id is None
@@ -68,7 +66,6 @@ def parse_message(raw: RawMessage) -> ParsedMessage:
     body, scrubbed = extract_scrubbed(body)
     attachments += scrubbed
     subject = headers.get("subject") or ""
-    defects = sorted({type(d).__name__ for part in mail.walk() for d in part.defects})
     return ParsedMessage(
         message_id=message_id,
         synthetic_id=synthetic,
@@ -104,12 +101,38 @@ def _list_id(value: str | None) -> str | None:
     return ident.strip("<>").split(".", 1)[0].lower() or None
 
 
+def _plain_body(headers: Headers, body: bytes) -> tuple[str, list[Attachment], list[str]] | None:
+    """The body of a single-part plain-text message without transfer encoding, read
+    directly: most list mail is that, and the MIME parser would only copy it around."""
+    content_type = (headers.get("content-type") or "text/plain").lower()
+    encoding = (headers.get("content-transfer-encoding") or "7bit").strip().lower()
+    if not content_type.startswith("text/plain") or encoding not in ("7bit", "8bit", "binary"):
+        return None
+    charset = _CHARSET_PARAM.search(content_type)
+    text = _decode_text(body, charset.group(1) if charset else None)
+    return text.replace("\r\n", "\n"), [], []
+
+
+def _mime_body(data: bytes) -> tuple[str, list[Attachment], list[str]]:
+    try:
+        mail = email.message_from_bytes(data)
+        body, attachments = _body_and_attachments(mail)
+    except Exception as exc:  # hostile MIME can break the parser in many ways
+        raise RejectedMessage(f"MIME structure cannot be parsed: {exc}") from exc
+    defects = sorted({type(d).__name__ for part in mail.walk() for d in part.defects})
+    return body, attachments, defects
+
+
+def _decode_text(payload: bytes, declared: str | None) -> str:
+    declared = (declared or "").lower() or None
+    return decode_bytes(payload, _CHARSET_ALIASES.get(declared, declared) if declared else None)
+
+
 def _decode_part(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    declared = (part.get_content_charset() or "").lower() or None
-    return decode_bytes(payload, _CHARSET_ALIASES.get(declared, declared) if declared else None)
+    return _decode_text(payload, part.get_content_charset())
 
 
 def html_to_text(html: str) -> str:
