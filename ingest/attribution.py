@@ -41,6 +41,10 @@ _VERBS_LAST = (
     r"ha\s+scritto|scrisse|escreveu|het\s+volgende\s+geschreven"
 )
 _VERBS_FIRST = r"schrieb|schreef|skrev|wrote"
+_VERB_STEMS = (
+    *("wrote", "writes", "said", "écrit", "escribi", "schrieb", "schreef", "skrev"),
+    *("napisa", "написал", "scritto", "scrisse", "escreveu", "geschreven"),
+)
 _ADDRESS = r"[\w.+=-]+(?:@|\s+at\s+)[\w-]+(?:\.[\w-]+)+"
 
 # "PRE VERB:" / "PRE VERB on DATE:" — the name is at the end of PRE.
@@ -95,14 +99,20 @@ _MAX_LINE = 240
 
 
 def may_start_attribution(lines: list[str], i: int) -> bool:
-    """A cheap test that rules out almost every line before the regular expressions run."""
-    line = lines[i].rstrip()
-    if line.endswith(":") or (i + 1 < len(lines) and lines[i + 1].rstrip().endswith(":")):
+    """A cheap test that rules out almost every line before the regular expressions run:
+    attributions and headers hold a colon (on their line or the next), and Outlook's
+    marker line is made of dashes."""
+    line = lines[i]
+    if ":" in line:
+        stripped = line.rstrip()
+        if stripped.endswith(":"):
+            return True
+        head = stripped.lstrip("* ")[:4].lower()
+        if head.startswith(("from", "de", "von", "van", "frå", "od", "от")):
+            return True
+    if i + 1 < len(lines) and ":" in lines[i + 1] and lines[i + 1].rstrip().endswith(":"):
         return True
-    head = line.lstrip("* ")[:4].lower()
-    return head.startswith(("from", "de", "von", "van", "frå", "od", "от")) or (
-        "-" in line and is_original_message_marker(line)
-    )
+    return "--" in line and is_original_message_marker(line)
 
 
 def is_original_message_marker(line: str) -> bool:
@@ -121,7 +131,7 @@ def parse_attribution(lines: list[str], i: int) -> Attribution | None:
     header = _header_block(lines, i)
     if header is not None:
         return header
-    if line.endswith(":"):
+    if line.endswith(":") and _has_attribution_word(line):
         found = _single_line(line)
         if found is not None:
             return Attribution(found[0], found[1], 1, found[2])
@@ -133,10 +143,17 @@ def parse_attribution(lines: list[str], i: int) -> Attribution | None:
             and len(following) < 80
             and (lone_verb or _starts_like_attribution(line))
         ):
-            found = _single_line(f"{line} {following}")
+            joined = f"{line} {following}"
+            found = _single_line(joined) if _has_attribution_word(joined) else None
             if found is not None:
                 return Attribution(found[0], found[1], 2, found[2])
     return None
+
+
+def _has_attribution_word(line: str) -> bool:
+    """A verb of the recognised forms, or Gmail's "GMT" (a cheap test before the regexes)."""
+    lowered = line.lower()
+    return "gmt" in lowered or any(stem in lowered for stem in _VERB_STEMS)
 
 
 def _starts_like_attribution(line: str) -> bool:

@@ -213,14 +213,21 @@ def _vote(own: list[Segment]) -> Stance | None:
 
 
 # In order of priority when one sentence holds several cues: (kind, tag, pattern).
-_FAMILIES = (
-    ("oppose", "", _OPPOSE),
-    ("oppose", "disagree", _DISAGREE),
-    ("concern", "", _CONCERN),
-    ("concern", "condition", _CONDITION),
-    ("neutral", "", _NEUTRAL),
-    ("support", "", _SUPPORT),
-    ("support", "agree", _AGREE),
+# The last item lists words one of which every cue of a small family holds (single words:
+# phrases may wrap over lines); a family none of whose words occur is skipped.
+_FAMILIES: tuple[tuple[str, str, re.Pattern[str], tuple[str, ...]], ...] = (
+    ("oppose", "", _OPPOSE, ()),
+    ("oppose", "disagree", _DISAGREE, ("agree",)),
+    ("concern", "", _CONCERN, ()),
+    ("concern", "condition", _CONDITION, ("long", "provided", "only", "condition", "caveat")),
+    (
+        "neutral",
+        "",
+        _NEUTRAL,
+        ("care", "mind", "opinion", "preference", "feeling", "either", "abstain", "indifferent"),
+    ),
+    ("support", "", _SUPPORT, ()),
+    ("support", "agree", _AGREE, ("agree", "second", "too", "3", "three", "same")),
 )
 _IF_BEFORE = re.compile(r"\bif\b[^,]*$")
 
@@ -235,7 +242,9 @@ def _sentence_cues(segment: Segment) -> list[_Cue]:
         return []
     starts = [start for start, _ in sentences]
     found: dict[int, list[tuple[int, str, str, re.Match[str]]]] = {}
-    for rank, (kind, tag, pattern) in enumerate(_FAMILIES):
+    for rank, (kind, tag, pattern, needs) in enumerate(_FAMILIES):
+        if needs and not any(word in text for word in needs):
+            continue
         for m in pattern.finditer(text):
             index = bisect_right(starts, m.start()) - 1
             if index >= 0 and m.end() <= sentences[index][1]:
