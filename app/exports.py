@@ -134,6 +134,7 @@ def decision_record(
         "announced_by": announced.message_id if announced else None,
         "links": [
             {
+                "id": link.id,
                 "relation": link.relation,
                 "state": link.state,
                 "note": link.note,

@@ -8,6 +8,7 @@ domain services and role table as the web forms (app.governance, app.permissions
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, request
+from werkzeug.routing import IntegerConverter
 
 from app.api.identity import init_identity, token_user
 from app.api.problems import Problem, from_problem
@@ -26,7 +27,11 @@ CORS_READ = {
     "Access-Control-Max-Age": "86400",
 }
 
-bp.before_request(token_user)
+
+@bp.before_request
+def _authenticate() -> None:
+    """A bad token is refused up front, whether or not the view asks who is calling."""
+    token_user()
 
 
 @bp.after_request
@@ -36,9 +41,17 @@ def _cors(response: Response) -> Response:
     return response
 
 
-def register_api(app: Flask) -> None:
-    from app.api import archive, docs  # noqa: F401 (routes)
+class IdConverter(IntegerConverter):
+    """Database ids in paths: at most ten digits, so that no number too large for the
+    database reaches it (a longer one simply matches no route: 404)."""
 
+    regex = r"[0-9]{1,10}"
+
+
+def register_api(app: Flask) -> None:
+    from app.api import archive, decisions, docs, positions  # noqa: F401 (routes)
+
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(bp)
     app.register_error_handler(Problem, from_problem)
     app.extensions["quorum.csrf"].exempt(bp)

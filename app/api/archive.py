@@ -6,18 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.api import bp, params
 from app.api import serializers as out
 from app.api.pagination import Key, Page, keyset_page
-from app.api.params import MAX_ID
 from app.api.problems import Problem
 from app.models import MailingList, Message, Participant, Tag, Thread, thread_tags
 from app.web import db_session
-from app.web.access import readable_list_filter, visible_messages
+from app.web.access import readable_list, readable_list_filter, visible_messages
 from app.web.browse import bracketed
 from app.web.threads_view import reply_order
 
@@ -25,9 +24,9 @@ from app.web.threads_view import reply_order
 NO_DATE = datetime(1, 1, 1)
 
 
-def listing(page: Page, items: list[dict[str, Any]], endpoint: str) -> Response:
+def listing(page: Page, items: list[dict[str, Any]]) -> Response:
     response = jsonify({"items": items, "next_cursor": page.next_cursor})
-    response.headers.update(page.links_header(endpoint))
+    response.headers.update(page.links_header(request.endpoint or ""))
     return response
 
 
@@ -35,15 +34,9 @@ def not_found(what: str) -> Problem:
     return Problem(404, f"No {what} here, or not one you may read.")
 
 
-def _readable_list(session: Session, name: str) -> MailingList:
-    found = session.scalar(
-        select(MailingList).where(
-            MailingList.name == params.path_text(name), readable_list_filter()
-        )
-    )
-    if found is None:
-        raise not_found(f"list named {name!r}")
-    return found
+def readable_list_id(session: Session, name: str) -> int:
+    """The list's id, or 404 (as a problem) when the caller may not read it."""
+    return readable_list(session, params.path_text(name)).id
 
 
 def _list_stats(session: Session, list_ids: list[int]) -> dict[int, tuple[int, int, Any, Any]]:
@@ -85,17 +78,17 @@ def list_lists() -> Response:
         [Key(MailingList.name, str)],
     )
     stats = _list_stats(session, [row.id for row in page.rows])
-    return listing(page, [out.mailing_list(r, stats[r.id]) for r in page.rows], "api.list_lists")
+    return listing(page, [out.mailing_list(r, stats[r.id]) for r in page.rows])
 
 
 @bp.get("/lists/<name>")
 def get_list(name: str) -> Response:
     session = db_session()
-    found = _readable_list(session, name)
+    found = readable_list(session, params.path_text(name))
     return jsonify(out.mailing_list(found, _list_stats(session, [found.id])[found.id]))
 
 
-def _thread_tags(session: Session, thread_ids: list[int]) -> dict[int, list[str]]:
+def thread_tags_of(session: Session, thread_ids: list[int]) -> dict[int, list[str]]:
     tags: dict[int, list[str]] = {}
     for thread_id, name in session.execute(
         select(thread_tags.c.thread_id, Tag.name)
@@ -127,7 +120,7 @@ def list_threads() -> Response:
     query = _readable_threads()
     list_name = params.text("list", max_length=200)
     if list_name is not None:
-        query = query.where(MailingList.id == _readable_list(session, list_name).id)
+        query = query.where(MailingList.id == readable_list_id(session, list_name))
     participant_id = params.integer("participant")
     if participant_id is not None:
         query = query.where(_has_visible_message(Message.participant_id == participant_id))
@@ -154,9 +147,9 @@ def list_threads() -> Response:
             Key(Thread.id, int, descending=True),
         ],
     )
-    tags = _thread_tags(session, [t.id for t, _ in page.rows])
+    tags = thread_tags_of(session, [t.id for t, _ in page.rows])
     items = [out.thread(t, name, tags.get(t.id, [])) for t, name in page.rows]
-    return listing(page, items, "api.list_threads")
+    return listing(page, items)
 
 
 def readable_thread(session: Session, thread_id: int) -> tuple[Thread, str]:
@@ -166,7 +159,7 @@ def readable_thread(session: Session, thread_id: int) -> tuple[Thread, str]:
     return row[0], row[1]
 
 
-@bp.get(f"/threads/<int(max={MAX_ID}):thread_id>")
+@bp.get("/threads/<id:thread_id>")
 def get_thread(thread_id: int) -> Response:
     """A thread with all its readable messages in reply order, each with its depth."""
     session = db_session()
@@ -176,7 +169,7 @@ def get_thread(thread_id: int) -> Response:
         .where(Message.thread_id == found.id, visible_messages())
         .order_by(Message.date_utc, Message.id)
     ).all()
-    body = out.thread(found, list_name, _thread_tags(session, [found.id]).get(found.id, []))
+    body = out.thread(found, list_name, thread_tags_of(session, [found.id]).get(found.id, []))
     body["messages"] = [
         out.message(entry.message, list_name, found.key) | {"depth": entry.depth}
         for entry in reply_order(list(messages))
@@ -200,7 +193,7 @@ def list_messages() -> Response:
     query = _readable_messages()
     list_name = params.text("list", max_length=200)
     if list_name is not None:
-        query = query.where(Message.list_id == _readable_list(session, list_name).id)
+        query = query.where(Message.list_id == readable_list_id(session, list_name))
     thread_id = params.integer("thread")
     if thread_id is not None:
         query = query.where(Message.thread_id == thread_id)
@@ -219,7 +212,7 @@ def list_messages() -> Response:
         [Key(func.coalesce(Message.date_utc, NO_DATE), datetime), Key(Message.id, int)],
     )
     items = [out.message(m, name, key) for m, name, key in page.rows]
-    return listing(page, items, "api.list_messages")
+    return listing(page, items)
 
 
 @bp.get("/messages/<path:message_id>")
@@ -285,7 +278,7 @@ def list_participants() -> Response:
     conditions = []
     list_name = params.text("list", max_length=200)
     if list_name is not None:
-        conditions.append(Message.list_id == _readable_list(session, list_name).id)
+        conditions.append(Message.list_id == readable_list_id(session, list_name))
     query = _readable_participants(*conditions)
     name = params.text("q", max_length=200)
     if name is not None:
@@ -295,10 +288,10 @@ def list_participants() -> Response:
     page = keyset_page(session, "participants", query, [Key(Participant.id, int)])
     lists = _participant_lists(session, [p.id for p in page.rows])
     items = [out.participant(p, lists.get(p.id, {})) for p in page.rows]
-    return listing(page, items, "api.list_participants")
+    return listing(page, items)
 
 
-@bp.get(f"/participants/<int(max={MAX_ID}):participant_id>")
+@bp.get("/participants/<id:participant_id>")
 def get_participant(participant_id: int) -> Response:
     session = db_session()
     found = session.scalar(_readable_participants().where(Participant.id == participant_id))

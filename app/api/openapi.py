@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.api.decisions import DECISION_FIELDS, LINK_FIELDS, LINK_STATE_FIELDS, THREAD_TAG_FIELDS
 from app.api.params import DATE_PATTERN, MAX_ID, MAX_LIMIT
+from app.api.positions import CORRECTION_FIELDS
+from app.api.writes import body_schema
+from app.governance import LINK_STATES
+from app.models import DECISION_STATUSES, LINK_RELATIONS, STANCES
 from ingest.segments import KINDS
 
 Schema = dict[str, Any]
@@ -15,7 +20,7 @@ STRING: Schema = {"type": "string"}
 INTEGER: Schema = {"type": "integer"}
 BOOLEAN: Schema = {"type": "boolean"}
 STRINGS: Schema = {"type": "array", "items": STRING}
-LINKS: Schema = {"type": "object", "additionalProperties": STRING}
+URLS: Schema = {"type": "object", "additionalProperties": STRING}
 
 
 def nullable(schema: Schema) -> Schema:
@@ -50,7 +55,7 @@ LIST_FIELDS = {
     "message_count": INTEGER,
     "first_date": UTC_DATE_TIME,
     "last_date": UTC_DATE_TIME,
-    "links": LINKS,
+    "urls": URLS,
 }
 THREAD_FIELDS = {
     "id": INTEGER,
@@ -61,7 +66,7 @@ THREAD_FIELDS = {
     "first_date": UTC_DATE_TIME,
     "last_date": UTC_DATE_TIME,
     "tags": STRINGS,
-    "links": LINKS,
+    "urls": URLS,
 }
 MESSAGE_FIELDS = {
     "message_id": STRING,
@@ -76,7 +81,7 @@ MESSAGE_FIELDS = {
     "participant_id": nullable(INTEGER),
     "thread": nullable(INTEGER),
     "hidden": BOOLEAN,
-    "links": LINKS,
+    "urls": URLS,
 }
 SEGMENT = strict(
     {
@@ -152,10 +157,115 @@ SCHEMAS: dict[str, Schema] = {
                 "type": "array",
                 "items": strict({"list": STRING, "message_count": INTEGER}),
             },
-            "links": LINKS,
+            "urls": URLS,
         }
     ),
 }
+
+
+STANCE: Schema = {"enum": list(STANCES)}
+NUMBER: Schema = {"type": "number"}
+SCHEMAS["Position"] = strict(
+    {
+        "message_id": STRING,
+        "list": STRING,
+        "thread_id": nullable(STRING),
+        "thread": nullable(INTEGER),
+        "participant_id": nullable(INTEGER),
+        "participant": nullable(STRING),
+        "stance": STANCE,
+        "vote": nullable(STRING),
+        "evidence": nullable(STRING),
+        "evidence_start": nullable(INTEGER),
+        "evidence_end": nullable(INTEGER),
+        "confidence": NUMBER,
+        "method": STRING,
+    },
+    "What the machine read in one message; `evidence` is an exact substring of the "
+    "author's own words (body[evidence_start:evidence_end]).",
+)
+SCHEMAS["ThreadPositions"] = strict(
+    {
+        "thread": INTEGER,
+        "thread_id": STRING,
+        "positions": {
+            "type": "array",
+            "items": strict(
+                {
+                    "participant_id": INTEGER,
+                    "participant": STRING,
+                    "stance": STANCE,
+                    "vote": nullable(STRING),
+                    "evidence": nullable(STRING),
+                    "message_id": nullable(STRING),
+                    "source": {"enum": ["machine", "staff"]},
+                    "history": {
+                        "type": "array",
+                        "items": strict(
+                            {
+                                "message_id": STRING,
+                                "date": UTC_DATE_TIME,
+                                "stance": STANCE,
+                                "vote": nullable(STRING),
+                                "evidence": nullable(STRING),
+                                "confidence": NUMBER,
+                                "method": STRING,
+                            }
+                        ),
+                    },
+                },
+                "A participant's current position: a staff correction, else their newest "
+                "decisive one.",
+            ),
+        },
+        "tally": strict(
+            {
+                "stances": {"type": "object", "additionalProperties": INTEGER},
+                "votes": {"type": "object", "additionalProperties": INTEGER},
+            }
+        ),
+    }
+)
+SCHEMAS["Decision"] = strict(
+    {
+        "id": INTEGER,
+        "slug": STRING,
+        "title": STRING,
+        "status": {"enum": list(DECISION_STATUSES)},
+        "decided_by": STRING,
+        "decided_on": nullable({"type": "string", "format": "date"}),
+        "summary": STRING,
+        "body_markdown": STRING,
+        "outcome": STRING,
+        "rationale": STRING,
+        "tags": STRINGS,
+        "supersedes": nullable(STRING),
+        "announced_by": nullable(STRING),
+        "links": {
+            "type": "array",
+            "items": strict(
+                {
+                    "id": INTEGER,
+                    "relation": {"enum": list(LINK_RELATIONS)},
+                    "state": {"enum": list(LINK_STATES)},
+                    "note": STRING,
+                    "list": STRING,
+                    "thread_id": STRING,
+                    "message_id": nullable(STRING),
+                    "created_at": {"type": "string", "format": "date-time"},
+                }
+            ),
+            "description": "The discussions that informed it (those the caller may read).",
+        },
+        "created_at": UTC_DATE_TIME,
+        "updated_at": UTC_DATE_TIME,
+        "urls": URLS,
+    },
+    "The record of `quorum export decisions`, with the API's id and the Markdown body.",
+)
+SCHEMAS["Tag"] = strict(
+    {"name": STRING, "decision_count": INTEGER, "thread_count": INTEGER, "urls": URLS}
+)
 
 
 def page_of(name: str) -> Schema:
@@ -200,120 +310,276 @@ def query(name: str, schema: Schema, description: str) -> Schema:
     }
 
 
-def path(name: str, schema: Schema, description: str) -> Schema:
+def path(name: str, schema: Schema, description: str, example: object) -> Schema:
+    """A path parameter, with an example from the demo archive (`make run`)."""
     return {
         "name": name,
         "in": "path",
         "required": True,
         "schema": schema,
         "description": description,
+        "example": example,
     }
 
 
 DATE_PARAM: Schema = {"type": "string", "pattern": DATE_PATTERN}
 ID_PATH: Schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+NAME: Schema = {"type": "string", "maxLength": 200}
 PAGING = [
     query(
         "limit",
         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
         "Items per page.",
     ),
-    query("cursor", STRING, "The `next_cursor` of the previous page."),
+    query("cursor", {"type": "string", "maxLength": 2000}, "The previous page's `next_cursor`."),
 ]
-LIST_FILTER = query("list", STRING, "Only this list (by name).")
-PARTICIPANT_FILTER = query("participant", ID_PATH, "Participant id.")
+LIST_FILTER = query("list", NAME, "Only this list (by name).")
+PARTICIPANT_FILTER = query("participant", ID_PATH, "Only this participant (by id).")
+THREAD_FILTER = query("thread", ID_PATH, "Only this thread (by `id`).")
 DATE_FILTERS = [
     query("since", DATE_PARAM, "From this date (YYYY-MM-DD) or date-time (with an offset)."),
     query("until", DATE_PARAM, "Up to this date (the whole day) or date-time, inclusive."),
 ]
-READ_ERRORS = problems(400, 401)
+THREAD_PATH = path("thread_id", ID_PATH, "The thread's `id`.", 1)
+SLUG_PATH = path("slug", STRING, "The decision's slug.", "interoperability-simpler-first-steps")
+LINK_PATH = path("link_id", ID_PATH, "The link's `id`.", 1)
+PARTICIPANT_PATH = path("participant_id", ID_PATH, "The participant's id.", 1)
 
 
-def get(
+def operation(
+    operation_id: str,
+    summary: str,
+    parameters: list[Schema],
+    responses: dict[str, Schema],
+    *errors: int,
+    body: Schema | None = None,
+) -> Schema:
+    """One operation. Writes (those with a body, or DELETE) need a token and may be refused
+    for the role, rate-limited, or fail validation."""
+    spec: Schema = {
+        "operationId": operation_id,
+        "summary": summary,
+        "parameters": parameters,
+        "responses": responses | problems(400, 401, *errors),
+    }
+    if body is not None:
+        spec["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body}},
+        }
+    return spec
+
+
+def read(
     operation_id: str, summary: str, parameters: list[Schema], ok: Schema, *errors: int
 ) -> Schema:
-    return {
-        "get": {
-            "operationId": operation_id,
-            "summary": summary,
-            "parameters": parameters,
-            "responses": {"200": ok} | problems(400, 401, *errors),
-        }
-    }
+    return operation(operation_id, summary, parameters, {"200": ok}, *errors)
 
 
+def write(
+    operation_id: str,
+    summary: str,
+    parameters: list[Schema],
+    responses: dict[str, Schema],
+    body: Schema | None = None,
+) -> Schema:
+    errors = (403, 404, 422, 429) + ((415,) if body is not None else ())
+    spec = operation(operation_id, summary, parameters, responses, *errors, body=body)
+    return spec | {"security": [{"token": []}]}
+
+
+DECISION = json_body(ref("Decision"), "The decision.")
 PATHS: dict[str, Schema] = {
-    "/lists": get(
-        "listLists",
-        "The lists the caller may read, by name.",
-        PAGING,
-        json_body(page_of("List"), "A page of lists."),
-    ),
-    "/lists/{name}": get(
-        "getList",
-        "One list.",
-        [path("name", STRING, "The list's name.")],
-        json_body(ref("List"), "The list."),
-        404,
-    ),
-    "/threads": get(
-        "listThreads",
-        "Threads, most recently active first.",
-        [
-            LIST_FILTER,
-            PARTICIPANT_FILTER,
-            query("tag", STRING, "Only threads with this tag."),
-            *DATE_FILTERS,
-            *PAGING,
-        ],
-        json_body(page_of("Thread"), "A page of threads."),
-        404,
-    ),
-    "/threads/{thread_id}": get(
-        "getThread",
-        "A thread with its messages in reply order.",
-        [path("thread_id", ID_PATH, "The thread's `id`.")],
-        json_body(ref("ThreadDetail"), "The thread."),
-        404,
-    ),
-    "/messages": get(
-        "listMessages",
-        "Messages in date order.",
-        [
-            LIST_FILTER,
-            query("thread", ID_PATH, "Only this thread (its `id`)."),
-            PARTICIPANT_FILTER,
-            *DATE_FILTERS,
-            *PAGING,
-        ],
-        json_body(page_of("MessageSummary"), "A page of messages."),
-        404,
-    ),
-    "/messages/{message_id}": get(
-        "getMessage",
-        "One message with its body, segments and raw source link.",
-        [
-            path("message_id", STRING, "The Message-ID, angle brackets optional."),
-            query("list", STRING, "Which list's copy, when several lists archived it."),
-        ],
-        json_body(ref("Message"), "The message."),
-        404,
-        410,
-    ),
-    "/participants": get(
-        "listParticipants",
-        "Participants who wrote messages the caller may read, by id.",
-        [LIST_FILTER, query("q", STRING, "Part of the name."), *PAGING],
-        json_body(page_of("Participant"), "A page of participants."),
-        404,
-    ),
-    "/participants/{participant_id}": get(
-        "getParticipant",
-        "One participant.",
-        [path("participant_id", ID_PATH, "The participant's id.")],
-        json_body(ref("Participant"), "The participant."),
-        404,
-    ),
+    "/lists": {
+        "get": read(
+            "listLists",
+            "The lists the caller may read, by name.",
+            PAGING,
+            json_body(page_of("List"), "A page of lists."),
+        )
+    },
+    "/lists/{name}": {
+        "get": read(
+            "getList",
+            "One list.",
+            [path("name", STRING, "The list's name.", "foundation")],
+            json_body(ref("List"), "The list."),
+            404,
+        )
+    },
+    "/threads": {
+        "get": read(
+            "listThreads",
+            "Threads, most recently active first.",
+            [
+                LIST_FILTER,
+                PARTICIPANT_FILTER,
+                query("tag", {"type": "string", "maxLength": 100}, "Only threads with this tag."),
+                *DATE_FILTERS,
+                *PAGING,
+            ],
+            json_body(page_of("Thread"), "A page of threads."),
+            404,
+        )
+    },
+    "/threads/{thread_id}": {
+        "get": read(
+            "getThread",
+            "A thread with its messages in reply order.",
+            [THREAD_PATH],
+            json_body(ref("ThreadDetail"), "The thread."),
+            404,
+        )
+    },
+    "/threads/{thread_id}/positions": {
+        "get": read(
+            "getThreadPositions",
+            "Each participant's current position in the thread, and a tally.",
+            [THREAD_PATH],
+            json_body(ref("ThreadPositions"), "The positions."),
+            404,
+        )
+    },
+    "/threads/{thread_id}/positions/{participant_id}": {
+        "put": write(
+            "correctPosition",
+            "Correct a participant's position in the thread (staff's word wins).",
+            [THREAD_PATH, PARTICIPANT_PATH],
+            {"200": json_body(ref("ThreadPositions"), "The thread's positions, corrected.")},
+            body_schema(CORRECTION_FIELDS, ("stance", "note")),
+        )
+    },
+    "/threads/{thread_id}/tags": {
+        "put": write(
+            "setThreadTags",
+            "Replace the thread's tags.",
+            [THREAD_PATH],
+            {"200": json_body(ref("Thread"), "The thread with its new tags.")},
+            body_schema(THREAD_TAG_FIELDS, ("tags",)),
+        )
+    },
+    "/messages": {
+        "get": read(
+            "listMessages",
+            "Messages in date order.",
+            [LIST_FILTER, THREAD_FILTER, PARTICIPANT_FILTER, *DATE_FILTERS, *PAGING],
+            json_body(page_of("MessageSummary"), "A page of messages."),
+            404,
+        )
+    },
+    "/messages/{message_id}": {
+        "get": read(
+            "getMessage",
+            "One message with its body, segments and raw source link.",
+            [
+                path(
+                    "message_id",
+                    STRING,
+                    "The Message-ID, angle brackets optional.",
+                    "CF1A2E3B.3B1A2%troy.toman@rackspace.com",
+                ),
+                query("list", NAME, "Which list's copy, when several lists archived it."),
+            ],
+            json_body(ref("Message"), "The message."),
+            404,
+            410,
+        )
+    },
+    "/positions": {
+        "get": read(
+            "listPositions",
+            "The machine's reading of each message, with the evidence from the author's own words.",
+            [
+                LIST_FILTER,
+                THREAD_FILTER,
+                PARTICIPANT_FILTER,
+                query("stance", {"enum": list(STANCES)}, "Only this stance."),
+                query("message_id", {"type": "string", "maxLength": 1000}, "Only this message."),
+                *PAGING,
+            ],
+            json_body(page_of("Position"), "A page of positions."),
+            404,
+        )
+    },
+    "/participants": {
+        "get": read(
+            "listParticipants",
+            "Participants who wrote messages the caller may read, by id.",
+            [LIST_FILTER, query("q", NAME, "Part of the name."), *PAGING],
+            json_body(page_of("Participant"), "A page of participants."),
+            404,
+        )
+    },
+    "/participants/{participant_id}": {
+        "get": read(
+            "getParticipant",
+            "One participant.",
+            [PARTICIPANT_PATH],
+            json_body(ref("Participant"), "The participant."),
+            404,
+        )
+    },
+    "/decisions": {
+        "get": read(
+            "listDecisions",
+            "Decisions, newest first.",
+            [
+                query("status", {"enum": list(DECISION_STATUSES)}, "Only this status."),
+                query("tag", {"type": "string", "maxLength": 100}, "Only this tag."),
+                *PAGING,
+            ],
+            json_body(page_of("Decision"), "A page of decisions."),
+        ),
+        "post": write(
+            "createDecision",
+            "Record a decision.",
+            [],
+            {"201": DECISION | {"headers": {"Location": {"schema": STRING}}}},
+            body_schema(DECISION_FIELDS, ("title",)),
+        ),
+    },
+    "/decisions/{slug}": {
+        "get": read("getDecision", "One decision.", [SLUG_PATH], DECISION, 404),
+        "patch": write(
+            "updateDecision",
+            "Change some of a decision's fields.",
+            [SLUG_PATH],
+            {"200": DECISION},
+            body_schema(DECISION_FIELDS),
+        ),
+    },
+    "/decisions/{slug}/links": {
+        "post": write(
+            "linkDecision",
+            "Link a thread, or one exact message, to the decision.",
+            [SLUG_PATH],
+            {"201": DECISION},
+            body_schema(LINK_FIELDS),
+        )
+    },
+    "/decisions/{slug}/links/{link_id}": {
+        "patch": write(
+            "setLinkState",
+            "Confirm or dismiss a suggested link.",
+            [SLUG_PATH, LINK_PATH],
+            {"200": DECISION},
+            body_schema(LINK_STATE_FIELDS, ("state",)),
+        ),
+        "delete": write(
+            "unlinkDecision",
+            "Remove a link.",
+            [SLUG_PATH, LINK_PATH],
+            {"204": {"description": "Removed."}},
+        ),
+    },
+    "/tags": {
+        "get": read(
+            "listTags",
+            "Tags by name, with how many decisions and readable threads carry each.",
+            PAGING,
+            json_body(page_of("Tag"), "A page of tags."),
+        )
+    },
 }
 
 

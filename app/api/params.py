@@ -27,6 +27,7 @@ def _invalid(name: str, message: str) -> Problem:
 
 
 def text(name: str, *, max_length: int = 1000) -> str | None:
+    """A free text parameter; empty is the same as absent."""
     value = request.args.get(name)
     if value is None or value == "":
         return None
@@ -39,7 +40,7 @@ def text(name: str, *, max_length: int = 1000) -> str | None:
 
 def integer(name: str, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
     value = request.args.get(name)
-    if value is None or value == "":
+    if value is None:
         return None
     if not value.isascii() or not value.isdigit():
         raise _invalid(name, "Must be a whole number.")
@@ -55,7 +56,7 @@ def limit() -> int:
 
 def choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
     value = request.args.get(name)
-    if value is None or value == "":
+    if value is None:
         return default
     if value not in choices:
         raise _invalid(name, f"Must be one of: {', '.join(choices)}.")
@@ -88,8 +89,8 @@ def _instant(name: str, value: str, *, end_of_day: bool) -> datetime:
 
 def date_range() -> tuple[datetime | None, datetime | None]:
     """`since` and `until`, both inclusive."""
-    since = text("since", max_length=40)
-    until = text("until", max_length=40)
-    start = _instant("since", since, end_of_day=False) if since else None
-    end = _instant("until", until, end_of_day=True) if until else None
+    since = request.args.get("since")
+    until = request.args.get("until")
+    start = None if since is None else _instant("since", since, end_of_day=False)
+    end = None if until is None else _instant("until", until, end_of_day=True)
     return start, end

@@ -39,7 +39,7 @@ def mailing_list(row: MailingList, stats: tuple[int, int, Any, Any]) -> dict[str
         "message_count": messages,
         "first_date": utc(first),
         "last_date": utc(last),
-        "links": {
+        "urls": {
             "self": url_for("api.get_list", name=row.name),
             "threads": url_for("api.list_threads", list=row.name),
             "messages": url_for("api.list_messages", list=row.name),
@@ -58,10 +58,10 @@ def thread(row: Thread, list_name: str, tags: list[str]) -> dict[str, Any]:
         "first_date": utc(row.first_date),
         "last_date": utc(row.last_date),
         "tags": tags,
-        "links": {
+        "urls": {
             "self": url_for("api.get_thread", thread_id=row.id),
             "messages": url_for("api.list_messages", thread=row.id),
-            "positions": url_for("api.thread_positions", thread_id=row.id),
+            "positions": url_for("api.thread_positions_view", thread_id=row.id),
             "html": url_for("browse.thread_page", name=list_name, key=url_key(row.key)),
         },
     }
@@ -84,7 +84,7 @@ def message(row: Message, list_name: str, thread_key: str | None) -> dict[str, A
         "participant_id": row.participant_id,
         "thread": row.thread_id,
         "hidden": row.hidden,
-        "links": {
+        "urls": {
             "self": url_for("api.get_message", message_id=key, list=list_name),
             "raw": url_for("messages.raw", message_id=key),
             "html": url_for("messages.list_permalink", name=list_name, message_id=key),
@@ -130,7 +130,7 @@ def participant(row: Participant, lists: dict[str, int]) -> dict[str, Any]:
         "addresses": sorted(address(a.address) or "" for a in row.addresses),
         "message_count": sum(lists.values()),
         "lists": [{"list": name, "message_count": n} for name, n in sorted(lists.items())],
-        "links": {
+        "urls": {
             "self": url_for("api.get_participant", participant_id=row.id),
             "messages": url_for("api.list_messages", participant=row.id),
             "html": url_for("people.participant", participant_id=row.id),

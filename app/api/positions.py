@@ -1,0 +1,142 @@
+"""Positions as JSON: what the machine read in each message (with its evidence), each
+participant's current position in a thread (staff corrections win), and corrections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, jsonify
+from sqlalchemy import select
+
+from app.api import bp, params
+from app.api.archive import listing, not_found, readable_list_id, readable_thread
+from app.api.identity import require
+from app.api.pagination import Key, keyset_page
+from app.api.writes import Field, committed, json_body
+from app.governance import correct_position
+from app.models import STANCES, MailingList, Message, Participant, Position, Thread
+from app.positions import ParticipantPosition, tally, thread_positions
+from app.web import db_session
+from app.web.access import readable_list_filter, visible_messages
+from app.web.browse import bracketed
+
+CORRECTION_FIELDS = {
+    "stance": Field("string", "The participant's stance.", choices=STANCES),
+    "vote": Field("string", "A vote such as +1 or -0.5.", max_length=16, nullable=True),
+    "note": Field("string", "Why the position is corrected.", max_length=2000, min_length=1),
+}
+
+
+def _utc_text(value: object) -> object:
+    """History dates come as naive UTC text; the API always gives the offset."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC).isoformat()
+    return value
+
+
+def current_position(entry: ParticipantPosition) -> dict[str, Any]:
+    return {
+        "participant_id": entry.participant_id,
+        "participant": entry.name,
+        "stance": entry.stance,
+        "vote": entry.vote,
+        "evidence": entry.evidence,
+        "message_id": entry.message_id,
+        "source": entry.source,
+        "history": [
+            {key: _utc_text(value) if key == "date" else value for key, value in item.items()}
+            for item in entry.history
+        ],
+    }
+
+
+def _thread_positions_body(thread: Thread) -> dict[str, Any]:
+    positions = thread_positions(db_session(), thread.id)
+    counts = tally(positions)
+    return {
+        "thread": thread.id,
+        "thread_id": thread.key,
+        "positions": [current_position(p) for p in positions],
+        "tally": {"stances": counts.stances, "votes": counts.votes},
+    }
+
+
+@bp.get("/threads/<id:thread_id>/positions")
+def thread_positions_view(thread_id: int) -> Response:
+    """Each participant's current position in the thread, with how it came about."""
+    found, _ = readable_thread(db_session(), thread_id)
+    return jsonify(_thread_positions_body(found))
+
+
+@bp.put("/threads/<id:thread_id>/positions/<id:participant_id>")
+def correct_thread_position(thread_id: int, participant_id: int) -> Response:
+    """Staff's correction of a participant's position in a thread (stance, vote, note)."""
+    user = require("correct_positions")
+    session = db_session()
+    found, _ = readable_thread(session, thread_id)
+    if session.get(Participant, participant_id) is None:
+        raise not_found("participant with that id")
+    body = json_body(CORRECTION_FIELDS, required=("stance", "note"))
+    with committed(session):
+        correct_position(
+            session,
+            found.id,
+            participant_id,
+            body["stance"],
+            body.get("vote"),
+            body["note"],
+            user.id,
+        )
+    return jsonify(_thread_positions_body(found))
+
+
+def message_position(
+    position: Position, message_id: str, list_name: str, thread_key: str | None, name: str | None
+) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "list": list_name,
+        "thread_id": thread_key,
+        "thread": position.thread_id,
+        "participant_id": position.participant_id,
+        "participant": name,
+        "stance": position.stance,
+        "vote": position.vote,
+        "evidence": position.evidence,
+        "evidence_start": position.evidence_start,
+        "evidence_end": position.evidence_end,
+        "confidence": round(position.confidence, 3),
+        "method": position.method,
+    }
+
+
+@bp.get("/positions")
+def list_positions() -> Response:
+    """The machine's reading of each message; filters: list, thread, participant, stance,
+    message_id. Evidence is always an exact substring of the author's own words."""
+    session = db_session()
+    query = (
+        select(Position, Message.message_id, MailingList.name, Thread.key, Participant.display_name)
+        .join(Message, Message.id == Position.message_pk)
+        .join(MailingList, Message.list_id == MailingList.id)
+        .outerjoin(Thread, Thread.id == Message.thread_id)
+        .outerjoin(Participant, Participant.id == Position.participant_id)
+        .where(readable_list_filter(), visible_messages())
+    )
+    list_name = params.text("list", max_length=200)
+    if list_name is not None:
+        query = query.where(Message.list_id == readable_list_id(session, list_name))
+    for name, column in (("thread", Message.thread_id), ("participant", Position.participant_id)):
+        value = params.integer(name)
+        if value is not None:
+            query = query.where(column == value)
+    stance = params.choice("stance", STANCES)
+    if stance is not None:
+        query = query.where(Position.stance == stance)
+    message_id = params.text("message_id", max_length=1000)
+    if message_id is not None:
+        query = query.where(Message.message_id == bracketed(message_id))
+    page = keyset_page(session, "positions", query, [Key(Position.id, int)])
+    items = [message_position(*row) for row in page.rows]
+    return listing(page, items)
