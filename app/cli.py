@@ -243,6 +243,34 @@ def users_create(name: str, role: str, password_stdin: bool) -> None:
     click.echo(f"created {role} {name}")
 
 
+@users.command("token")
+@click.argument("name")
+@click.option("--label", default="", help="What the token is for (shown in the app).")
+@with_appcontext
+def users_token(name: str, label: str) -> None:
+    """Issue an API token for a user and print it once: only its hash is stored."""
+    from sqlalchemy import select
+
+    from app.api.tokens import issue_token
+    from app.governance import ValidationError
+    from app.models import User
+
+    sessions = _ready()
+    with sessions() as session:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None or not user.active:
+            click.echo(f"quorum users token: no active user named {name!r}", err=True)
+            sys.exit(2)
+        try:
+            _, secret = issue_token(session, user, label, None)
+        except ValidationError as exc:
+            for message in exc.errors.values():
+                click.echo(f"quorum users token: {message}", err=True)
+            sys.exit(2)
+        session.commit()
+    click.echo(secret)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

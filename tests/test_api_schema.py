@@ -57,7 +57,7 @@ def fuzz_app(home: Path) -> tuple[Flask, str]:
         hidden = session.query(Message).filter(Message.message_id == HIDDEN).one()
         hidden.hidden = True
         user = session.query(User).filter_by(name="fuzzer").one()
-        _, secret = issue_token(session, user, "fuzz")
+        _, secret = issue_token(session, user, "fuzz", None)
         session.commit()
     return app, secret
 

@@ -76,7 +76,9 @@ def _check_rate(user: StaffUser) -> None:
     since = utcnow() - RATE_WINDOW
     recent = db_session().scalar(
         select(func.count()).where(
-            DecisionEvent.user_id == user.id, DecisionEvent.created_at > since
+            DecisionEvent.user_id == user.id,
+            DecisionEvent.created_at > since,
+            DecisionEvent.subject_type != "user",  # account changes are not API writes
         )
     )
     if (recent or 0) >= limit:

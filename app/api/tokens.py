@@ -20,8 +20,11 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def issue_token(session: Session, user: User, label: str = "") -> tuple[ApiToken, str]:
-    """A new token for `user`: the row (flushed) and the secret, which only the caller sees."""
+def issue_token(
+    session: Session, user: User, label: str, by_user_id: int | None
+) -> tuple[ApiToken, str]:
+    """A new token for `user`: the row (flushed) and the secret, which only the caller sees.
+    `by_user_id` is who issued it: the user in the app, None for the operator's command."""
     label = label.strip()
     if len(label) > 100:
         raise ValidationError({"label": "Keep the label under 100 characters."})
@@ -32,7 +35,7 @@ def issue_token(session: Session, user: User, label: str = "") -> tuple[ApiToken
     record(
         session,
         "token.created",
-        user.id,
+        by_user_id,
         subject_type="user",
         subject_id=user.id,
         changes={"token_id": token.id, "label": label},
