@@ -28,7 +28,13 @@ def test_a_month_folder_is_detected_and_kept_whole_when_walking() -> None:
 
 
 def test_every_article_page_is_read_and_indexes_are_not() -> None:
-    assert sorted(parsed_by_page()) == ["000050.html", "000060.html", "000101.html", "000102.html"]
+    assert sorted(parsed_by_page()) == [
+        "000050.html",
+        "000060.html",
+        "000070.html",
+        "000101.html",
+        "000102.html",
+    ]
 
 
 def test_an_article_gives_subject_author_address_date_and_decoded_body() -> None:
@@ -55,6 +61,11 @@ def test_an_orphan_copy_without_message_id_takes_the_id_of_the_page_it_copies() 
     pages = parsed_by_page()
     assert pages["000050.html"][1].message_id == "<bob-2@bob.example>"
     assert not pages["000050.html"][1].synthetic_id
+
+
+def test_an_orphan_whose_build_put_its_parent_id_in_the_reply_link_takes_its_twins_id() -> None:
+    # 000070 is Bob's reply from a build whose mailto link carries In-Reply-To: Alice's id.
+    assert parsed_by_page()["000070.html"][1].message_id == "<bob-2@bob.example>"
 
 
 def test_an_orphan_without_a_twin_gets_a_stable_synthetic_id(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ knows more than each page does, so it is read in two passes:
 
 1. every page's identity: its Message-ID (from the page, or from the ``<!--N key-->``
    comments of ``thread.html``, which older pipermail wrote with the Message-ID in them),
-   and who/when/what, so that an orphan without a Message-ID takes the id of the linked
-   page it is a copy of;
+   and who/when/what. An orphan page that copies a linked page takes the linked page's id:
+   orphans come from older builds of the archive, and some builds put the message's own
+   In-Reply-To (its parent's id) where later ones put its Message-ID;
 2. the pages again, one at a time, each handed on with its id and the parent that
    ``thread.html`` nests it under (recorded as "pipermail-thread": weaker than headers).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.message_ids import normalise_message_id
@@ -40,31 +42,40 @@ def article_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if ARTICLE_NAME.match(p.name))
 
 
-def thread_index(folder: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """From ``thread.html``: (article number → parent article number, article number →
-    Message-ID named in the thread key). Empty when the folder has no thread index."""
+@dataclass
+class ThreadIndex:
+    """What a month's ``thread.html`` says, by article number."""
+
+    linked: set[str] = field(default_factory=set)
+    parents: dict[str, str] = field(default_factory=dict)
+    #: Message-IDs that older pipermail wrote into the thread keys.
+    key_ids: dict[str, str] = field(default_factory=dict)
+
+
+def thread_index(folder: Path) -> ThreadIndex:
+    """The folder's ``thread.html`` read (empty when there is none)."""
     index = folder / "thread.html"
+    found = ThreadIndex()
     if not index.is_file():
-        return {}, {}
+        return found
     text = index.read_bytes().decode("utf-8", "replace")
-    parents: dict[str, str] = {}
-    key_ids: dict[str, str] = {}
     # The article last seen at each depth: an entry's parent is the one a level up.
     open_at_depth: dict[int, str] = {}
     for match in _THREAD_ENTRY.finditer(text):
         depth, key, number = int(match.group(1)), match.group(2), match.group(3)
+        found.linked.add(number)
         open_at_depth[depth] = number
         for deeper in [d for d in open_at_depth if d > depth]:
             del open_at_depth[deeper]
         parent = open_at_depth.get(depth - 1)
         if parent is not None:
-            parents[number] = parent
+            found.parents[number] = parent
         named = _KEY_MESSAGE_ID.search(key.strip())
         if named:
             message_id = normalise_message_id(named.group(1))
             if message_id:
-                key_ids[number] = message_id
-    return parents, key_ids
+                found.key_ids[number] = message_id
+    return found
 
 
 def iter_pipermail_html(path: Path, list_hint: str | None = None) -> Iterator[RawMessage]:
@@ -72,27 +83,28 @@ def iter_pipermail_html(path: Path, list_hint: str | None = None) -> Iterator[Ra
     thread parent, as the folder around it gives them."""
     folder = path.parent if path.is_file() else path
     files = article_files(folder)
-    parents, key_ids = thread_index(folder)
+    index = thread_index(folder)
     ids: dict[str, str] = {}
-    by_fingerprint: dict[tuple[str, str, str], str] = {}
-    unidentified: dict[str, tuple[str, str, str]] = {}
+    linked_ids: dict[tuple[str, str, str], str] = {}
+    orphans: dict[str, tuple[str, str, str]] = {}
     for file in files:
         number = file.name[:6]
         article = read_article(file.read_bytes())
         if article is None:
             continue
-        message_id = article.message_id or key_ids.get(number)
+        message_id = article.message_id or index.key_ids.get(number)
         if message_id:
             ids[number] = message_id
-            by_fingerprint.setdefault(article.fingerprint(), message_id)
-        else:
-            unidentified[number] = article.fingerprint()
-    for number, fingerprint in unidentified.items():
-        if fingerprint in by_fingerprint:
-            ids[number] = by_fingerprint[fingerprint]
+        if number not in index.linked:
+            orphans[number] = article.fingerprint()
+        elif message_id:
+            linked_ids.setdefault(article.fingerprint(), message_id)
+    for number, fingerprint in orphans.items():
+        if fingerprint in linked_ids:
+            ids[number] = linked_ids[fingerprint]
     for file in [path] if path.is_file() else files:
         number = file.name[:6]
-        parent = parents.get(number)
+        parent = index.parents.get(number)
         yield RawMessage(
             data=file.read_bytes(),
             source=str(file),
