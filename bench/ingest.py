@@ -1,11 +1,14 @@
 """Ingest benchmark: a whole archive into a fresh database, end to end (parse + store + thread).
 
-    .venv/bin/python bench/ingest.py [--archive PATH] [--database-url URL] [--profile FILE]
+    .venv/bin/python bench/ingest.py [--archive PATH] [--database-url URL] [--core-only]
+                                     [--profile FILE]
 
 Prints messages read and stored per second, the account, and the peak RSS of the process.
 Defaults to the twisted-python archive of ../shared/corpora (248 `.txt.gz` months) and a
 fresh SQLite database in a temporary folder. With --database-url (PostgreSQL), a throwaway
-database is created on that server and dropped afterwards.
+database is created on that server and dropped afterwards. --core-only measures what the
+ingest itself costs (parse + store + thread): the per-batch hooks that derive positions
+and update the search index are replaced by no-ops for the run.
 """
 
 from __future__ import annotations
@@ -25,9 +28,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app, settings_of  # noqa: E402
+from app import create_app, importer, settings_of  # noqa: E402
 from app.db import upgrade  # noqa: E402
-from app.importer import run_ingest  # noqa: E402
 
 TWISTED = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"
 
@@ -35,6 +37,16 @@ TWISTED = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"
 def twisted_months(archive: Path) -> list[Path]:
     """The monthly `.txt.gz` files only: the HTML folders are another benchmark."""
     return sorted(archive.glob("*.txt.gz"))
+
+
+def without_derived_data() -> None:
+    """Make the ingest skip the positions and search-index hooks of each batch."""
+
+    def skip(*_args: object, **_kwargs: object) -> None:
+        return None
+
+    importer.derive_positions = skip  # type: ignore[assignment]
+    importer.index_threads = skip  # type: ignore[assignment]
 
 
 def bench(paths: list[Path], database_url: str, home: Path, profile: str | None) -> None:
@@ -45,7 +57,7 @@ def bench(paths: list[Path], database_url: str, home: Path, profile: str | None)
     started = time.perf_counter()
     if profiler:
         profiler.enable()
-    account = run_ingest(sessions, settings_of(app), paths, progress=False)
+    account = importer.run_ingest(sessions, settings_of(app), paths, progress=False)
     if profiler:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -69,7 +81,12 @@ def main() -> None:
     parser.add_argument("--archive", type=Path, default=TWISTED)
     parser.add_argument("--database-url", default="", help="a PostgreSQL server (default SQLite)")
     parser.add_argument("--profile", help="write cProfile stats to this file")
+    parser.add_argument(
+        "--core-only", action="store_true", help="parse + store + thread, no derived data"
+    )
     args = parser.parse_args()
+    if args.core_only:
+        without_derived_data()
     paths = twisted_months(args.archive) if args.archive.is_dir() else [args.archive]
     if not paths:
         paths = [args.archive]
