@@ -20,7 +20,7 @@ from app.api.openapi import document
 from app.api.tokens import issue_token
 from app.db import upgrade
 from app.models import MailingList, Message, User
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import EXAMPLES, fresh_database, run_cli
 from tests.staff import make_user
 
 #: Examples per operation: enough to reach every parameter's edge cases, bounded so that
@@ -37,10 +37,14 @@ PRIVATE_MBOX = (
 )
 
 
-def fuzz_app(home: Path) -> tuple[Flask, str]:
+def fuzz_app(home: Path, database_url: str) -> tuple[Flask, str]:
     """The demo archive plus a private list and a hidden message, and an editor's token."""
     app = create_app(
-        {"home": str(home), "database_url": "", "api": {"writes_per_minute": 1_000_000}}
+        {
+            "home": str(home),
+            "database_url": database_url,
+            "api": {"writes_per_minute": 1_000_000},
+        }
     )
     app.config["TESTING"] = True
     upgrade(app.extensions["quorum.engine"])
@@ -62,11 +66,16 @@ def fuzz_app(home: Path) -> tuple[Flask, str]:
     return app, secret
 
 
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, str]]:
-    app, secret = fuzz_app(tmp_path_factory.mktemp("fuzz"))
-    yield app, secret
-    app.extensions["quorum.engine"].dispose()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def fuzzed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Flask, str]]:
+    """One live app per database for the whole module: every operation is fuzzed on both."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    with fresh_database(request.param, folder) as url:
+        app, secret = fuzz_app(folder, url)
+        yield app, secret
+        app.extensions["quorum.engine"].dispose()
 
 
 def test_the_document_is_valid_openapi_3_1(sqlite_app: Flask) -> None:

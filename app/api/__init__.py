@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response, request
 from werkzeug.routing import IntegerConverter
 
 from app.api.identity import init_identity, token_user
+from app.api.params import MAX_ID
 from app.api.problems import Problem, from_problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -42,10 +43,17 @@ def _cors(response: Response) -> Response:
 
 
 class IdConverter(IntegerConverter):
-    """Database ids in paths: at most ten digits, so that no number too large for the
-    database reaches it (a longer one simply matches no route: 404)."""
+    """Database ids in paths: ASCII digits only (one URL per resource)."""
 
-    regex = r"[0-9]{1,10}"
+    regex = r"[0-9]+"
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(_endpoint: str | None, values: dict[str, object] | None) -> None:
+    """Ids beyond the database's 32-bit range name nothing: 404 before any query is sent."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and value > MAX_ID:
+            raise Problem(404, "No resource has that id.")
 
 
 def register_api(app: Flask) -> None:
