@@ -399,3 +399,30 @@ def test_the_openapi_document_describes_every_api_route(sqlite_app: Flask) -> No
 
 def _strip_converters(path: str) -> str:
     return re.sub(r"\{(?:\w+(?:\([^)]*\))?:)?(\w+)\}", r"{\1}", path)
+
+
+def test_search_is_the_search_page_function_with_the_readers_visibility(demo: Flask) -> None:
+    client = demo.test_client()
+    found = get_json(client, "/api/v1/search?q=interoperability&sort=oldest&limit=2")
+    assert found["total"] >= 3 and len(found["items"]) == 2
+    assert found["facets"]["lists"] == {"foundation": found["total"]}
+    assert "<mark>" in found["items"][0]["snippet"]
+    dates = [hit["date"] for hit in found["items"]]
+    assert dates == sorted(dates)
+    rest = get_json(
+        client,
+        f"/api/v1/search?q=interoperability&sort=oldest&cursor={found['next_cursor']}&limit=2",
+    )
+    assert not {h["message_id"] for h in rest["items"]} & {h["message_id"] for h in found["items"]}
+    grouped = get_json(client, "/api/v1/search?q=interoperability&group=thread")
+    assert grouped["grouped"] and grouped["total"] == len(
+        {h["thread_id"] for h in grouped["items"]}
+    )
+
+    assert get_json(client, "/api/v1/search?q=minutes")["total"] == 0  # the private list
+    viewer = bearer(token_for(demo, "viewer"))
+    assert get_json(client, "/api/v1/search?q=minutes", headers=viewer)["total"] == 1
+
+    problem = get_json(client, "/api/v1/search?q=date:2014-13", 400)
+    assert "q" in problem["errors"]
+    get_json(client, "/api/v1/search", 400)

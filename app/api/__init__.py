@@ -57,7 +57,7 @@ def _ids_in_range(_endpoint: str | None, values: dict[str, object] | None) -> No
 
 
 def register_api(app: Flask) -> None:
-    from app.api import archive, decisions, docs, positions  # noqa: F401 (routes)
+    from app.api import archive, decisions, docs, positions, search  # noqa: F401 (routes)
 
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(bp)

@@ -9,9 +9,12 @@ from typing import Any
 from app.api.decisions import DECISION_FIELDS, LINK_FIELDS, LINK_STATE_FIELDS, THREAD_TAG_FIELDS
 from app.api.params import DATE_PATTERN, MAX_ID, MAX_LIMIT
 from app.api.positions import CORRECTION_FIELDS
+from app.api.search import MAX_QUERY
 from app.api.writes import body_schema
 from app.governance import LINK_STATES
 from app.models import DECISION_STATUSES, LINK_RELATIONS, STANCES
+from app.search.results import MAX_PER_PAGE
+from app.search.results import SORTS as SEARCH_SORTS
 from ingest.segments import KINDS
 
 Schema = dict[str, Any]
@@ -263,6 +266,43 @@ SCHEMAS["Decision"] = strict(
     },
     "The record of `quorum export decisions`, with the API's id and the Markdown body.",
 )
+SCHEMAS["SearchHit"] = strict(
+    {
+        "message_id": STRING,
+        "thread_id": STRING,
+        "thread": nullable(INTEGER),
+        "list": STRING,
+        "date": UTC_DATE_TIME,
+        "from": STRING,
+        "subject": STRING,
+        "snippet": {
+            "type": "string",
+            "description": "Escaped HTML of the author's own words, matches in <mark>.",
+        },
+        "score": nullable(NUMBER),
+        "matches": INTEGER,
+        "stance": nullable(STRING),
+        "vote": nullable(STRING),
+        "urls": URLS,
+    },
+    "A message found (grouped: the best message of a thread, `matches` of its messages).",
+)
+COUNTS: Schema = {"type": "object", "additionalProperties": INTEGER}
+SCHEMAS["SearchResults"] = strict(
+    {
+        "query": STRING,
+        "total": INTEGER,
+        "grouped": BOOLEAN,
+        "sort": {"enum": list(SEARCH_SORTS)},
+        "items": {"type": "array", "items": ref("SearchHit")},
+        "facets": strict(
+            {"lists": COUNTS, "years": COUNTS, "senders": COUNTS, "stances": COUNTS},
+            "Counts over every match, not only this page.",
+        ),
+        "suggestion": nullable(STRING),
+        "next_cursor": nullable(STRING),
+    }
+)
 SCHEMAS["Tag"] = strict(
     {"name": STRING, "decision_count": INTEGER, "thread_count": INTEGER, "urls": URLS}
 )
@@ -293,6 +333,7 @@ PROBLEM_DESCRIPTIONS = {
     415: "The body must be application/json.",
     422: "Well-formed, but the values are not acceptable (the `errors` member says why).",
     429: "Too many writes; retry after the Retry-After header's seconds.",
+    503: "The search index is missing or being rebuilt; retry later.",
 }
 
 
@@ -571,6 +612,37 @@ PATHS: dict[str, Schema] = {
             [SLUG_PATH, LINK_PATH],
             {"204": {"description": "Removed."}},
         ),
+    },
+    "/search": {
+        "get": read(
+            "search",
+            "Full-text and fielded search, as on the search page.",
+            [
+                {
+                    "name": "q",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY},
+                    "description": 'The query: words, "phrases", from:, subject:, list:, '
+                    "date:2014-02, stance:, tag:, AND/OR/NOT.",
+                    "example": "interoperability from:troy",
+                },
+                query("sort", {"enum": list(SEARCH_SORTS)}, "relevance (default), newest, oldest."),
+                query("group", {"enum": ["thread"]}, "One hit per thread."),
+                query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 20},
+                    "Hits per page.",
+                ),
+                query(
+                    "cursor",
+                    {"type": "string", "maxLength": 200},
+                    "The previous page's `next_cursor`.",
+                ),
+            ],
+            json_body(ref("SearchResults"), "The results."),
+            503,
+        )
     },
     "/tags": {
         "get": read(
