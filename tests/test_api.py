@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from app.models import ApiToken, DecisionEvent, MailingList, Message, User
 from tests.conftest import EXAMPLES, run_cli
-from tests.staff import make_user
+from tests.staff import csrf_token, make_user, signed_in
 
 TROY = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"
 THIERRY = "<52F2296B.6040304@openstack.org>"
@@ -426,3 +426,27 @@ def test_search_is_the_search_page_function_with_the_readers_visibility(demo: Fl
     problem = get_json(client, "/api/v1/search?q=date:2014-13", 400)
     assert "q" in problem["errors"]
     get_json(client, "/api/v1/search", 400)
+
+
+def test_staff_create_and_revoke_their_tokens_in_the_app(demo: Flask) -> None:
+    client = signed_in(demo, "viewer")
+    page = client.get("/account/tokens").get_data(as_text=True)
+    assert "Your API tokens" in page
+    created = client.post(
+        "/account/tokens", data={"csrf_token": csrf_token(client, "/account/tokens"), "label": "R"}
+    ).get_data(as_text=True)
+    secret = re.search(r'<code class="secret">(qrm_[\w-]+)</code>', created)
+    assert secret, created
+    assert secret.group(1) not in client.get("/account/tokens").get_data(as_text=True)
+    lists = get_json(demo.test_client(), "/api/v1/lists", headers=bearer(secret.group(1)))
+    assert "board" in [item["name"] for item in lists["items"]]
+
+    with demo.extensions["quorum.sessionmaker"]() as session:
+        token_id = session.scalars(select(ApiToken.id)).one()
+    revoke = client.post(
+        f"/account/tokens/{token_id}/revoke",
+        data={"csrf_token": csrf_token(client, "/account/tokens")},
+    )
+    assert revoke.status_code == 302
+    get_json(demo.test_client(), "/api/v1/lists", 401, headers=bearer(secret.group(1)))
+    assert demo.test_client().get("/account/tokens").status_code == 302  # sign in first

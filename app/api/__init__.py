@@ -58,9 +58,11 @@ def _ids_in_range(_endpoint: str | None, values: dict[str, object] | None) -> No
 
 def register_api(app: Flask) -> None:
     from app.api import archive, decisions, docs, positions, search  # noqa: F401 (routes)
+    from app.api.tokens_page import bp as tokens_page
 
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(bp)
+    app.register_blueprint(tokens_page)
     app.register_error_handler(Problem, from_problem)
     app.extensions["quorum.csrf"].exempt(bp)
     init_identity(app)
