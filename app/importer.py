@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,26 +83,35 @@ def run_ingest(
         )
         bar = tqdm(total=len(files), unit="file", disable=not show_bar, dynamic_ncols=True)
         try:
+            # Batches run across files: a folder of single-message files commits as rarely
+            # as one big mbox does.
+            batch: list[Outcome] = []
+            read = 0
+            started = time.monotonic()
             for done, (path, file_format) in enumerate(files, 1):
-                batch: list[Outcome] = []
                 for outcome in outcomes_of(iter_archive(path, file_format)):
+                    read += 1
                     batch.append(outcome)
                     if len(batch) >= batch_size:
                         _commit_batch(session, store, batch, account, run, settings.index_dir)
                         batch = []
-                        bar.set_postfix(messages=account.read, refresh=False)
-                _commit_batch(session, store, batch, account, run, settings.index_dir)
+                        bar.set_postfix(_rate(read, started), refresh=False)
                 bar.update(1)
-                bar.set_postfix(messages=account.read)
+                bar.set_postfix(_rate(read, started))
                 if not show_bar:
-                    log.info(
-                        "%s: %d/%d files, %d messages read", path, done, len(files), account.read
-                    )
+                    log.info("%s: %d/%d files, %d messages read", path, done, len(files), read)
+            _commit_batch(session, store, batch, account, run, settings.index_dir)
         finally:
             bar.close()
         run.finished_at = utcnow()
         session.commit()
     return account
+
+
+def _rate(read: int, started: float) -> dict[str, str]:
+    """The progress bar's figures: messages read so far and per second."""
+    elapsed = max(time.monotonic() - started, 1e-6)
+    return {"messages": str(read), "msg/s": f"{read / elapsed:.0f}"}
 
 
 def _commit_batch(
