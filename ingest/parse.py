@@ -1,20 +1,21 @@
-"""One raw message to a ``ParsedMessage``.
+"""One raw message to a ``ParsedMessage``: Quorum's adapter around mail-parser.
 
-The MIME tree is walked with the standard library's ``email`` parser; everything where
-off-the-shelf parsers lose data is done here instead. mail-parser (tried first) dropped
-undeclared 8-bit header bytes ("Grüße" → "Gre"), reported a missing Message-ID as "", and
-spent more time than all the rest of the ingest on properties Quorum never reads. Headers
-are therefore decoded from bytes (see ``ingest.headers``), and body parts with Quorum's
-charset fallbacks. Pipermail HTML article pages have their own parser
-(``ingest.pipermail_article``).
+mail-parser walks the MIME tree and reports defects. Its text handling loses data in two
+places, which this adapter takes over: undeclared 8-bit header bytes are dropped ("Grüße"
+→ "Gre"), and a missing Message-ID is reported as "". Headers are therefore decoded from
+bytes here (see ``ingest.headers``), and body parts with Quorum's charset fallbacks. Most
+list mail is a single plain-text part, which is read directly: mail-parser computes many
+properties Quorum never reads, and took more time than the rest of the ingest. Pipermail
+HTML article pages have their own parser (``ingest.pipermail_article``).
 """
 
 from __future__ import annotations
 
-import email
+import logging
 import re
 from email.message import Message
 
+import mailparser
 from bs4 import BeautifulSoup
 
 from ingest.addresses import parse_from
@@ -26,8 +27,11 @@ from ingest.pipermail_article import parse_article
 from ingest.records import Attachment, ParsedMessage, RawMessage, RejectedMessage
 from ingest.scrubbed import extract_scrubbed
 
-# Charsets whose real-world use is a superset, as browsers treat them (WHATWG encoding).
+# mail-parser logs every odd part at WARNING; the account and defects list say it better.
+logging.getLogger("mailparser").setLevel(logging.ERROR)
+
 _CHARSET_PARAM = re.compile(r"charset\s*=\s*\"?([^\";\s]+)")
+# Charsets whose real-world use is a superset, as browsers treat them (WHATWG encoding).
 _CHARSET_ALIASES = {
     "iso-8859-1": "cp1252",
     "latin-1": "cp1252",
@@ -115,11 +119,11 @@ def _plain_body(headers: Headers, body: bytes) -> tuple[str, list[Attachment], l
 
 def _mime_body(data: bytes) -> tuple[str, list[Attachment], list[str]]:
     try:
-        mail = email.message_from_bytes(data)
-        body, attachments = _body_and_attachments(mail)
+        mail = mailparser.parse_from_bytes(data)
+        body, attachments = _body_and_attachments(mail.message)
     except Exception as exc:  # hostile MIME can break the parser in many ways
         raise RejectedMessage(f"MIME structure cannot be parsed: {exc}") from exc
-    defects = sorted({type(d).__name__ for part in mail.walk() for d in part.defects})
+    defects = sorted(mail.defects_categories) if mail.has_defects else []
     return body, attachments, defects
 
 
