@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, with_appcontext
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app, settings_of
@@ -271,14 +271,19 @@ def users_token(name: str, label: str) -> None:
     click.echo(secret)
 
 
-@main.command()
+@main.command(with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-@with_appcontext
-def serve(host: str, port: int, workers: int) -> None:
+@pass_script_info
+def serve(info: ScriptInfo, host: str, port: int, workers: int) -> None:
     """Serve the web app with gunicorn."""
     from app.server import serve_forever
 
-    _ready()
-    serve_forever(current_app._get_current_object(), host, port, workers)  # type: ignore[attr-defined]
+    app = info.load_app()
+    # The schema is brought up to date inside an app context that ends before the workers
+    # start: a context left open would be inherited by every worker, and every request
+    # would then share one `g` (one database session, one caller identity).
+    with app.app_context():
+        _ready()
+    serve_forever(app, host, port, workers)

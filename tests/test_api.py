@@ -450,3 +450,21 @@ def test_staff_create_and_revoke_their_tokens_in_the_app(demo: Flask) -> None:
     assert revoke.status_code == 302
     get_json(demo.test_client(), "/api/v1/lists", 401, headers=bearer(secret.group(1)))
     assert demo.test_client().get("/account/tokens").status_code == 302  # sign in first
+
+
+def test_quorum_serve_starts_its_workers_outside_any_app_context(
+    sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers forked inside an app context would share one `g` across all requests: one
+    request's anonymous caller became the next one's, and a token was ignored."""
+    import flask
+
+    import app.server
+
+    seen: list[bool] = []
+    monkeypatch.setattr(
+        app.server, "serve_forever", lambda *_args: seen.append(flask.has_app_context())
+    )
+    result = run_cli(sqlite_app, "serve", "--port", "0")
+    assert result.exit_code == 0, result.output
+    assert seen == [False]
