@@ -28,6 +28,7 @@ from app.models import (
     thread_tags,
 )
 from ingest.segments import own_text, quoted_text, segment_body
+from ingest.subjects import strip_list_tag
 
 Document = dict[str, Any]
 #: Sortable fields, present in every document (see app.search.schema).
@@ -121,7 +122,8 @@ def to_document(
         "thread": str(thread_id or ""),
         "thread_key": thread_key or "",
         "list": list_name,
-        "subject": subject or "",
+        "title": subject or "",
+        "subject": strip_list_tag(subject or ""),
         "own": own_text(segments),
         "quoted": quoted_text(segments),
         "sender": f"{from_name} {from_address}",

@@ -17,7 +17,8 @@ from whoosh.qparser import (
     TaggingPlugin,
     syntax,
 )
-from whoosh.query import And, NullQuery, Or, Query, Term
+from whoosh.query import And, NullQuery, Or, Prefix, Query, Term, Wildcard
+from whoosh.reading import IndexReader
 
 from app.models.positions import STANCES
 from app.search.dates import DateSyntaxError, span, span_query
@@ -34,6 +35,9 @@ ALIASES = {
 FIELDS = ("subject", "quoted", "list", "stance", "vote", "tag", "decision", "thread", "has")
 DATE_WORDS = ("date", "after", "before")
 HAS_VALUES = ("attachment",)
+#: A prefix* or wild*card matches at most this many words, the most frequent ones: Whoosh
+#: scores a union of hundreds of terms (twist* → 300 words) in seconds.
+MAX_EXPANSIONS = 32
 EXAMPLE = 'interoperability from:troy date:2014-02 "simpler first steps"'
 
 _KNOWN = {*FIELDS, *DATE_WORDS, *(a for names in ALIASES.values() for a in names)}
@@ -166,3 +170,17 @@ def _check_values(query: Query) -> None:
             )
         if fieldname == "has" and text not in HAS_VALUES:
             raise QueryError(f"has:{text} is not known; use has:attachment")
+
+
+def bound_expansions(query: Query, reader: IndexReader) -> Query:
+    """`query` with each prefix/wildcard replaced by its MAX_EXPANSIONS most frequent words."""
+
+    def visit(node: Query) -> Query:
+        if not isinstance(node, Prefix | Wildcard):
+            return node
+        words = [text for _field, text in node.expanded_terms(reader)]
+        words.sort(key=lambda word: -reader.doc_frequency(node.fieldname, word))
+        terms = [Term(node.fieldname, word, boost=node.boost) for word in words[:MAX_EXPANSIONS]]
+        return Or(terms) if terms else NullQuery
+
+    return query.accept(visit)

@@ -20,7 +20,7 @@ from whoosh.lang.porter import stem
 from whoosh.query import Query
 
 from app.search.highlight import Highlighter
-from app.search.query import QueryError, parse_query
+from app.search.query import QueryError, bound_expansions, parse_query
 from app.search.schema import DEFAULT_FIELDS
 from app.search.searcher import SearchIndex, Snapshot
 from app.search.store import SearchIndexError
@@ -160,6 +160,7 @@ def _run(
     allowed: set[str],
     include_hidden: bool,
 ) -> SearchResults:
+    query = bound_expansions(query, snapshot.searcher.reader())
     mask = snapshot.mask(allowed, include_hidden)
     docs = set(snapshot.searcher.docs_for_query(query)) - mask
     wanted = empty.page * empty.per_page
@@ -276,7 +277,7 @@ def _hit(
         list=stored["list"],
         date=stored.get("date"),
         from_name=stored.get("from_name", ""),
-        subject=stored.get("subject", ""),
+        subject=stored.get("title", ""),
         snippet=highlighter.snippet(stored.get("own", "")),
         score=score,
         matches=per_thread.get(thread, 1) if per_thread else 1,

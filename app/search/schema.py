@@ -13,7 +13,7 @@ from whoosh.analysis import IDTokenizer, LowercaseFilter, StemmingAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 #: Bumped whenever a field changes: an index of another version must be rebuilt.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 #: Fields a query without a field name searches, with their weights.
 DEFAULT_FIELDS = {"subject": 2.0, "own": 1.0}
@@ -37,7 +37,10 @@ def build_schema() -> Schema:
         # Text: what the author wrote, what they quoted, the subject, the sender.
         # Spelling suggestions come from subject words: a spelling copy of the bodies would
         # double the postings written, and subjects carry a list's vocabulary well enough.
-        subject=TEXT(analyzer=words, stored=True, spelling=True, multitoken_query="phrase"),
+        # The subject as shown (`title`) and as searched (`subject`: list tags removed, or
+        # "[Twisted-Python]" would make "twisted" match every message of that list).
+        title=STORED(),
+        subject=TEXT(analyzer=words, spelling=True, multitoken_query="phrase"),
         own=TEXT(analyzer=words, stored=True, multitoken_query="phrase"),
         quoted=TEXT(analyzer=words, multitoken_query="phrase"),
         sender=TEXT(),

@@ -1,0 +1,170 @@
+"""Search benchmark on the whole twisted-python archive: index build and query latency.
+
+    .venv/bin/python bench/search.py [--home DIR] [--rounds N] [--skip-build]
+
+The first run ingests the archive into DIR (default /tmp/quorum-bench-search; ingest
+indexes each batch, so it prints the end-to-end ingest rate including indexing) and later
+runs reuse it. Each run then rebuilds the index from the database (documents/s, peak RSS
+of the process and of its writer processes) unless --skip-build, and runs a fixed set of
+realistic queries (terms, phrases, fields, date ranges, grouping, sorting) as the search
+page does: top 10 with snippets and all facets. Prints latency p50/p95/max in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import create_app, settings_of  # noqa: E402
+from app.db import upgrade  # noqa: E402
+from app.importer import run_ingest  # noqa: E402
+from app.search import index_of, rebuild, search  # noqa: E402
+
+ARCHIVE = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"
+
+#: (query, options): what people search a Python networking list for.
+QUERIES: list[tuple[str, dict[str, object]]] = [
+    ("deferred", {}),
+    ("reactor", {}),
+    ("twisted", {}),
+    ("callback errback", {}),
+    ("inlineCallbacks", {}),
+    ("perspective broker", {}),
+    ("conch ssh", {}),
+    ("web2", {}),
+    ("trial unittest", {}),
+    ("python 3 port", {}),
+    ("memory leak", {}),
+    ("threads blocking", {}),
+    ("windows iocp", {}),
+    ("ssl certificate", {}),
+    ("unicode bytes", {}),
+    ("release candidate", {}),
+    ('"reactor.run"', {}),
+    ('"deferred list"', {}),
+    ('"connection lost"', {}),
+    ('"perspective broker"', {}),
+    ('"twisted.web"', {}),
+    ('"callLater"', {}),
+    ("from:glyph", {}),
+    ("from:exarkun deferred", {}),
+    ("f:itamar reactor", {}),
+    ("from:calderone", {}),
+    ("subject:release", {}),
+    ("s:ANN twisted", {}),
+    ("subject:conch", {}),
+    ("quoted:deferred", {}),
+    ("q:reactor callLater", {}),
+    ("list:twisted-python protocol", {}),
+    ("date:2003", {}),
+    ("date:2003-04", {}),
+    ("date:2008-01..2008-06 deferred", {}),
+    ("after:2019-06-01 reactor", {}),
+    ("before:2003 protocol", {}),
+    ("date:2010..2012 python3", {}),
+    ("after:2015 asyncio", {}),
+    ("has:attachment", {}),
+    ("has:attachment patch", {}),
+    ("stance:support", {}),
+    ("deferred -reactor", {}),
+    ("deferred NOT callback", {}),
+    ("(conch OR ssh) AND key", {}),
+    ("twist*", {}),
+    ("protoc*", {}),
+    ("interoperability", {}),
+    ("deferred", {"group_by_thread": True}),
+    ("reactor stop", {"group_by_thread": True}),
+    ("ssl", {"sort": "newest"}),
+    ("trial", {"sort": "oldest"}),
+    ("deferred", {"page": 3}),
+    ("factory protocol", {"sort": "newest", "group_by_thread": True}),
+    ("deferrd callbak", {}),  # nothing: spelling suggestions
+    ("<20030410175435.GA1185@example.com>", {}),
+]
+
+
+def ensure_archive(home: Path) -> None:
+    app = create_app({"home": str(home), "database_url": ""})
+    if (home / "quorum.sqlite3").exists():
+        return
+    upgrade(app.extensions["quorum.engine"])
+    months = sorted(ARCHIVE.glob("*.txt.gz"))
+    started = time.perf_counter()
+    account = run_ingest(
+        app.extensions["quorum.sessionmaker"],
+        settings_of(app),
+        months,
+        list_name="twisted-python",
+        progress=False,
+    )
+    elapsed = time.perf_counter() - started
+    print(
+        f"ingest + index: {account.read} read, {account.stored} stored in {elapsed:.1f}s"
+        f" = {account.read / elapsed:.0f} messages read/s, {account.stored / elapsed:.0f} stored/s"
+    )
+
+
+def bench_build(home: Path) -> None:
+    app = create_app({"home": str(home), "database_url": ""})
+    started = time.perf_counter()
+    with app.extensions["quorum.sessionmaker"]() as session:
+        count = rebuild(session, settings_of(app).index_dir)
+    elapsed = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    writers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"reindex: {count} documents in {elapsed:.1f}s = {count / elapsed:.0f} documents/s;"
+        f" peak RSS {own:.0f} MB (writer processes {writers:.0f} MB)"
+    )
+
+
+def bench_queries(home: Path, rounds: int) -> None:
+    app = create_app({"home": str(home), "database_url": ""})
+    index = index_of(app)
+    for query, options in QUERIES:  # warm up: open the index, fill caches
+        search(index, query, per_page=10, **options)  # type: ignore[arg-type]
+    timings: list[float] = []
+    slowest: dict[str, float] = {}
+    for _ in range(rounds):
+        for query, options in QUERIES:
+            started = time.perf_counter()
+            results = search(index, query, per_page=10, **options)  # type: ignore[arg-type]
+            took = (time.perf_counter() - started) * 1000
+            assert results.error is None, (query, results.error)
+            timings.append(took)
+            slowest[query] = max(took, slowest.get(query, 0.0))
+    timings.sort()
+    p50 = statistics.median(timings)
+    p95 = timings[int(len(timings) * 0.95) - 1]
+    print(
+        f"queries: {len(QUERIES)} × {rounds} rounds, top 10 with snippets and facets:"
+        f" p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms"
+    )
+    worst = sorted(slowest.items(), key=lambda kv: -kv[1])[:5]
+    print("slowest: " + ", ".join(f"{q!r} {ms:.0f} ms" for q, ms in worst))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", type=Path, default=Path("/tmp/quorum-bench-search"))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--skip-build", action="store_true")
+    args = parser.parse_args()
+    if not ARCHIVE.is_dir():
+        sys.exit(f"bench/search.py: the archive is not at {ARCHIVE}")
+    args.home.mkdir(parents=True, exist_ok=True)
+    ensure_archive(args.home)
+    if not args.skip_build:
+        bench_build(args.home)
+    bench_queries(args.home, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
