@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -330,15 +331,24 @@ class Tally:
     votes: dict[str, int]
 
 
-def thread_positions(session: Session, thread_id: int) -> list[ParticipantPosition]:
+def thread_positions(
+    session: Session, thread_id: int, readable: Any = None
+) -> list[ParticipantPosition]:
     """Each participant's current position in the thread: a staff override if there is
     one, else their newest decisive machine position (support, oppose, concern, or an
-    explicit abstention or withdrawal), else their newest position of any kind."""
+    explicit abstention or withdrawal), else their newest position of any kind.
+
+    `readable` (a condition on Message, e.g. app.web.access.visible_messages()) leaves out
+    the positions of messages the reader may not see: their evidence quotes them."""
     rows = session.execute(
         select(Position, Message.message_id, Message.date_utc, Participant.display_name)
         .join(Message, Message.id == Position.message_pk)
         .outerjoin(Participant, Participant.id == Position.participant_id)
-        .where(Position.thread_id == thread_id, Position.participant_id.is_not(None))
+        .where(
+            Position.thread_id == thread_id,
+            Position.participant_id.is_not(None),
+            Message.id.is_not(None) if readable is None else readable,
+        )
         .order_by(Message.date_utc.is_(None), Message.date_utc, Message.message_id)
     ).all()
     people: dict[int, ParticipantPosition] = {}

@@ -468,3 +468,14 @@ def test_quorum_serve_starts_its_workers_outside_any_app_context(
     result = run_cli(sqlite_app, "serve", "--port", "0")
     assert result.exit_code == 0, result.output
     assert seen == [False]
+
+
+def test_positions_of_hidden_messages_are_not_shown(demo: Flask) -> None:
+    client = demo.test_client()
+    troy = get_json(client, f"/api/v1/positions?message_id={TROY}")["items"][0]
+    before = get_json(client, f"/api/v1/threads/{troy['thread']}/positions")
+    assert any(TROY == h["message_id"] for p in before["positions"] for h in p["history"])
+    hide(demo, TROY)
+    after = get_json(client, f"/api/v1/threads/{troy['thread']}/positions")
+    assert not any(TROY == h["message_id"] for p in after["positions"] for h in p["history"])
+    assert get_json(client, f"/api/v1/positions?message_id={TROY}")["items"] == []

@@ -52,7 +52,7 @@ def current_position(entry: ParticipantPosition) -> dict[str, Any]:
 
 
 def _thread_positions_body(thread: Thread) -> dict[str, Any]:
-    positions = thread_positions(db_session(), thread.id)
+    positions = thread_positions(db_session(), thread.id, visible_messages())
     counts = tally(positions)
     return {
         "thread": thread.id,

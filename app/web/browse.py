@@ -253,7 +253,7 @@ def thread_page(name: str, key: str) -> str | Response:
             DecisionLink.state == "confirmed",
         )
     ).all()
-    positions = thread_positions(session, thread.id)
+    positions = thread_positions(session, thread.id, visible_messages())
     tags = sorted(
         session.scalars(
             select(Tag.name)

@@ -257,7 +257,7 @@ def show(slug: str) -> str:
     confirmed.sort(key=lambda r: (r[2].date_utc if r[2] else r[1].first_date) or datetime.min)
     thread_ids = sorted({thread.id for _, thread, _, _ in confirmed})
     threads = {thread.id: (thread, name) for _, thread, _, name in confirmed}
-    positions = {tid: thread_positions(session, tid) for tid in thread_ids}
+    positions = {tid: thread_positions(session, tid, visible_messages()) for tid in thread_ids}
     dates = session.scalars(
         select(Message.date_utc).where(Message.thread_id.in_(thread_ids), visible_messages())
     ).all()
