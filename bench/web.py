@@ -24,9 +24,12 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 ROOT = Path(__file__).resolve().parent.parent
+# bench/ holds an ingest.py of its own: the project's packages must come first.
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select  # noqa: E402
+
 ARCHIVE = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"
 LUA = """
 done = function(summary, latency, requests)
