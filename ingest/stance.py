@@ -95,6 +95,12 @@ _SUPPORT = _cues(
     r"i (?:like|love) (?:it|this|the idea|the proposal|the plan)",
     r"(?:is|are|seems|sounds) ADV valid",
     r"(?:is|seems|sounds) ADV (?:a )?(?:good|great|fine) (?:plan|approach|choice|policy)",
+    r"works for me",
+    r"(?:fine|ok|okay|good) (?:by|with) me",
+    r"count me in",
+    r"thumbs up",
+    r"let's do (?:it|this)",
+    r"ship it",
 )
 # Affirmations that open a sentence ("Agreed.", "Seconded!", "Absolutely."); elsewhere the
 # same words report ("we agreed on it at the sprint"). Used with .match() at a sentence
@@ -117,13 +123,18 @@ _OPPOSE = _cues(
     r"(?:i|we) (?:veto|reject)",
     r"not (?:a )?(?:good|great) idea",
     r"(?:isn't|is not|not) worth (?:it|the)",
+    r"(?:don't|do not|doesn't|does not) (?:think|believe) (?:this|that|it)(?:'s| is| would be| "
+    r"will be) (?:a )?(?:good|great|wise|worth|the right)",
+    r"not a (?:big )?fan of",
+    r"(?:i|we) (?:would|will) vote against",
 )
 _CONCERN = _cues(
     r"(?:i'm|i am) ADV (?:worried|concerned|nervous|uneasy|wary|hesitant|skeptical|"
     r"sceptical|not convinced|not sure (?:about|that|this|it))",
     r"i worry",
     r"my (?:only |main |one |biggest )?(?:concern|worry|reservation|hesitation)",
-    r"(?:some|a few|serious) (?:concerns|reservations)",
+    r"(?:some|a few|serious) (?:concerns|reservations|doubts)",
+    r"i have (?:my |some )?doubts",
     r"yes, but",
     r"(?:i|we) (?:still )?(?:rely|relies|depend|depends) on",
     r"(?:rely|relying|depend|depending) on (?:it|this|that|them)",
@@ -133,7 +144,12 @@ _CONCERN = _cues(
 )
 # Conditions: a concern of their own, or conditional support after a support cue.
 _CONDITION = _cues(
-    r"as long as", r"provided that", r"only if", r"on (?:the )?condition", r"with the caveat"
+    r"as long as",
+    r"provided that",
+    r"only if",
+    r"on (?:the )?condition",
+    r"with the caveat",
+    r"in principle",
 )
 _NEUTRAL = _cues(
     r"(?:i )?(?:don't|do not) (?:really )?(?:care|mind) (?:either way|one way or (?:the )?other)",
@@ -145,7 +161,11 @@ _NEUTRAL = _cues(
 _NONE = re.compile(
     r"^\W*(?:thanks?(?: you)?|thx|cheers|ty|great,? thanks)\b[^?]{0,60}$", re.IGNORECASE
 )
-_NEGATION = re.compile(r"\b(?:not|no|never|n't|hardly|nor)\W*(?:\w+\W+){0,2}$")
+# A negation just before a cue ("not a good idea"), or a denied belief anywhere before it
+# in the sentence ("I don't think this is a good idea").
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|n't|hardly|nor)\W*(?:\w+\W+){0,2}$|(?:n't|\bnot) (?:think|believe)\b"
+)
 _CONDITION_AFTER = re.compile(
     r"[^.!?]{0,80}?(?:,? but\b|\bas long as\b|\bprovided\b|\bonly if\b|\bunless\b|"
     r"\bhowever\b|\bexcept\b)"
@@ -219,7 +239,12 @@ _FAMILIES: tuple[tuple[str, str, re.Pattern[str], tuple[str, ...]], ...] = (
     ("oppose", "", _OPPOSE, ()),
     ("oppose", "disagree", _DISAGREE, ("agree",)),
     ("concern", "", _CONCERN, ()),
-    ("concern", "condition", _CONDITION, ("long", "provided", "only", "condition", "caveat")),
+    (
+        "concern",
+        "condition",
+        _CONDITION,
+        ("long", "provided", "only", "condition", "caveat", "principle"),
+    ),
     (
         "neutral",
         "",

@@ -25,13 +25,19 @@ _AFTER = (
     r"and|assuming|once|because|since|i|we|this|that|too|also|again|now|anyway|"
     r"(?:from|by) me|\w+\s+(?:me|us)\b)\b)"
 )
-_LINE_VOTE = re.compile(rf"^[ \t]*(?P<token>{_NUMBER}){_AFTER}", re.IGNORECASE | re.MULTILINE)
+# At a line start, maybe after an intensifier ("Big +1", "A tentative -0").
+_LINE_VOTE = re.compile(
+    rf"^[ \t]*(?:(?:a\s+)?(?:big|huge|strong|massive|solid|firm|definite|definitely|"
+    rf"enthusiastic|tentative|weak|mild|soft|my)\s+)?(?P<token>{_NUMBER}){_AFTER}",
+    re.IGNORECASE | re.MULTILINE,
+)
 # "… I don't see how anyone could object :-) +1": a token closing a line after a sentence.
 _CLOSING_VOTE = re.compile(
     rf"(?:[.!)]|:-?\)|;-?\))[ \t]+(?P<token>{_NUMBER})[ \t]*!*[ \t]*$", re.MULTILINE
 )
 _PHRASE_VOTE = re.compile(
-    rf"\b(?:i'm|i am|i'd be|i would be|i'll be|count me as|put me down as)\s+"
+    rf"\b(?:i'm|i am|i'd be|i would be|i'll be|count me as|put me down as|i vote|"
+    rf"my vote(?: is)?:?|vote:)\s+"
     rf"(?P<token>{_NUMBER}){_AFTER}",
     re.IGNORECASE,
 )

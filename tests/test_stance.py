@@ -135,3 +135,20 @@ def test_thanks_and_empty_replies_have_no_position(body: str) -> None:
 def test_false_vote_tokens_do_not_make_a_position() -> None:
     body = "We had -1 total open issues this week, and C++11 builds work.\n"
     assert decided(body)[:2] == ("neutral", None)
+
+
+@pytest.mark.parametrize(
+    ("body", "stance"),
+    [
+        ("Works for me.", "support"),
+        ("Fine by me.", "support"),
+        ("Big +1 from me.", "support"),
+        ("My vote: -1", "oppose"),
+        ("I don't think this is a good idea.", "oppose"),
+        ("I'm not a fan of the new layout.", "oppose"),
+        ("I have some doubts about the timing.", "concern"),
+        ("I agree in principle, but the docs must come first.", "concern"),
+    ],
+)
+def test_common_phrasings_of_other_lists(body: str, stance: str) -> None:
+    assert decided(body)[0] == stance
