@@ -79,7 +79,8 @@ class Account:
 
 
 def compress(data: bytes) -> bytes:
-    return zlib.compress(data, 6)
+    """Raw bytes as stored: level 1 keeps most of the saving at a third of the time."""
+    return zlib.compress(data, 1)
 
 
 def decompress(data: bytes) -> bytes:
@@ -218,7 +219,9 @@ class BatchStore:
         return known
 
     def _fill(self, message: Message, parsed: ParsedMessage, raw: RawMessage) -> None:
-        """Everything a message row holds that comes from one copy of the message."""
+        """Everything a message row holds that comes from one copy of the message. Only
+        values that differ are set: a better copy replacing a stored one usually changes
+        little, and every attribute set costs an UPDATE column."""
         parent_id, parent_via = header_parent(parsed.references, parsed.in_reply_to)
         if parent_id is None and parsed.thread_parent:
             parent_id, parent_via = parsed.thread_parent, "pipermail-thread"
@@ -229,30 +232,35 @@ class BatchStore:
         participant = self._participant_for(parsed)
         if isinstance(participant, Participant):
             message.participant = participant
-        else:
+        elif message.participant_id != participant:
             message.participant_id = participant
-        message.message_id = parsed.message_id
-        message.synthetic_id = parsed.synthetic_id
-        message.parent_message_id = parent_id
-        message.parent_via = parent_via
-        message.in_reply_to = parsed.in_reply_to
-        message.references = parsed.references
-        message.subject = parsed.subject
-        message.subject_key = subject_key(parsed.subject)
-        message.date_utc = utc_naive(parsed.date)
-        message.date_offset_minutes = offset
-        message.date_source = parsed.date_source
-        message.from_name = parsed.from_name
-        message.from_address = parsed.from_address
-        message.body = parsed.body
-        message.attachments = _attachments(parsed)
-        message.defects = parsed.defects
-        message.raw = compress(raw.data)
-        message.content_hash = parsed.content_hash
-        message.source_file = raw.source
-        message.source_offset = raw.offset
-        message.article_url = _article_url(message.article_url, raw.article_url)
-        message.ingest_run_id = self.run_id
+        values: dict[str, object] = {
+            "message_id": parsed.message_id,
+            "synthetic_id": parsed.synthetic_id,
+            "parent_message_id": parent_id,
+            "parent_via": parent_via,
+            "in_reply_to": parsed.in_reply_to,
+            "references": parsed.references,
+            "subject": parsed.subject,
+            "subject_key": subject_key(parsed.subject),
+            "date_utc": utc_naive(parsed.date),
+            "date_offset_minutes": offset,
+            "date_source": parsed.date_source,
+            "from_name": parsed.from_name,
+            "from_address": parsed.from_address,
+            "body": parsed.body,
+            "attachments": _attachments(parsed),
+            "defects": parsed.defects,
+            "raw": compress(raw.data),
+            "content_hash": parsed.content_hash,
+            "source_file": raw.source,
+            "source_offset": raw.offset,
+            "article_url": _article_url(message.article_url, raw.article_url),
+            "ingest_run_id": self.run_id,
+        }
+        for name, value in values.items():
+            if getattr(message, name) != value:
+                setattr(message, name, value)
 
     def _keep_better_copy(self, stored: Message, parsed: ParsedMessage, raw: RawMessage) -> bool:
         """Of two copies of one message keep the better (see ``ingest.copies.copy_rank``);
