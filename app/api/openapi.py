@@ -4,6 +4,7 @@ suite validates it and fuzzes the live app against it (tests/test_api_schema.py)
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from app.api.decisions import DECISION_FIELDS, LINK_FIELDS, LINK_STATE_FIELDS, THREAD_TAG_FIELDS
@@ -656,29 +657,32 @@ PATHS: dict[str, Schema] = {
 
 
 def document() -> dict[str, Any]:
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Quorum API",
-            "version": "1.0.0",
-            "description": (
-                "Mailing-list discussions, the positions taken in them and the decisions "
-                "they informed. Reads are public for public lists; a bearer token "
-                "(`quorum users token NAME`) reads private lists too and writes according "
-                "to its user's role. Errors are RFC 9457 problem details."
-            ),
-        },
-        "servers": [{"url": "/api/v1"}],
-        "paths": PATHS,
-        "components": {
-            "schemas": SCHEMAS,
-            "responses": {
-                str(code): {
-                    "description": text,
-                    "content": {"application/problem+json": {"schema": ref("Problem")}},
-                }
-                for code, text in PROBLEM_DESCRIPTIONS.items()
+    """A fresh copy each time: callers (a validator, a fuzzer) may change what they get."""
+    return copy.deepcopy(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "Quorum API",
+                "version": "1.0.0",
+                "description": (
+                    "Mailing-list discussions, the positions taken in them and the decisions "
+                    "they informed. Reads are public for public lists; a bearer token "
+                    "(`quorum users token NAME`) reads private lists too and writes according "
+                    "to its user's role. Errors are RFC 9457 problem details."
+                ),
             },
-            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
-        },
-    }
+            "servers": [{"url": "/api/v1"}],
+            "paths": PATHS,
+            "components": {
+                "schemas": SCHEMAS,
+                "responses": {
+                    str(code): {
+                        "description": text,
+                        "content": {"application/problem+json": {"schema": ref("Problem")}},
+                    }
+                    for code, text in PROBLEM_DESCRIPTIONS.items()
+                },
+                "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
+            },
+        }
+    )
