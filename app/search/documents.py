@@ -113,6 +113,8 @@ def to_document(
     (pk, message_id, thread_id, thread_key, list_name, subject, body, from_name,
      from_address, date_utc, attachments, hidden, stance, vote) = row  # fmt: skip
     segments = segment_body(body or "")
+    own = own_text(segments)
+    searched_subject = strip_list_tag(subject or "")
     slugs = decisions.get(("message", pk), []) + decisions.get(("thread", thread_id or 0), [])
     doc: Document = {
         "pk": str(pk),
@@ -123,8 +125,9 @@ def to_document(
         "thread_key": thread_key or "",
         "list": list_name,
         "title": subject or "",
-        "subject": strip_list_tag(subject or ""),
-        "own": own_text(segments),
+        "subject": searched_subject,
+        "text": f"{searched_subject}\n{searched_subject}\n{own}",
+        "own": own,
         "quoted": quoted_text(segments),
         "sender": f"{from_name} {from_address}",
         "from_name": from_name or from_address,

@@ -162,7 +162,7 @@ def _run(
 ) -> SearchResults:
     query = bound_expansions(query, snapshot.searcher.reader())
     mask = snapshot.mask(allowed, include_hidden)
-    docs = set(snapshot.searcher.docs_for_query(query)) - mask
+    docs = set(snapshot.docs(query)) - mask
     wanted = empty.page * empty.per_page
     ranked = _ranked(snapshot, query, empty.sort, docs, mask, None if empty.grouped else wanted)
     per_thread: Counter[str] = Counter()

@@ -6,6 +6,7 @@ instead of being reopened for every request.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -13,11 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from whoosh.qparser import MultifieldParser
-from whoosh.query import Term
+from whoosh.query import And, AndNot, Not, Or, Query, Term
 from whoosh.searching import Searcher
 
 from app.search.query import make_parser
 from app.search.store import IndexCorrupt, SearchIndexError, current_generation, open_generation
+
+#: Document sets of this many terms are kept per state of the index (each at most one int
+#: per document: a few MB for the commonest words of a large archive).
+TERM_CACHE = 512
 
 
 class Snapshot:
@@ -34,6 +39,7 @@ class Snapshot:
             searcher.schema, (years[0], years[-1]) if years else (now, now)
         )
         self._columns: dict[str, list[Any]] = {}
+        self._term_docs: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
         self._masks: dict[tuple[frozenset[str], bool], set[int]] = {}
 
     def column(self, field: str) -> list[Any]:
@@ -52,6 +58,37 @@ class Snapshot:
                     values.extend([default] * count)
             self._columns[field] = values
         return values
+
+    def docs(self, query: Query) -> set[int] | frozenset[int]:
+        """The documents matching `query`, unscored. Boolean structure is worked out with
+        set operations over per-term document sets (cached for this state of the index:
+        common words recur across queries); Whoosh's union and intersection matchers step
+        through postings one document at a time in Python, which costs far more."""
+        if isinstance(query, Term):
+            return self._docs_of_term(query.fieldname, query.text)
+        if isinstance(query, Or):
+            return set().union(*(self.docs(q) for q in query.subqueries))
+        if isinstance(query, And):
+            wanted = [q for q in query.subqueries if not isinstance(q, Not)]
+            unwanted = [q.query for q in query.subqueries if isinstance(q, Not)]
+            if wanted:
+                found = set.intersection(*sorted((set(self.docs(q)) for q in wanted), key=len))
+                return found.difference(*(self.docs(q) for q in unwanted))
+        if isinstance(query, AndNot):
+            return set(self.docs(query.a)) - self.docs(query.b)
+        return set(self.searcher.docs_for_query(query))
+
+    def _docs_of_term(self, field: str, text: str | bytes) -> frozenset[int]:
+        key = (field, text.decode() if isinstance(text, bytes) else text)
+        found = self._term_docs.get(key)
+        if found is None:
+            found = frozenset(self.searcher.docs_for_query(Term(*key)))
+            self._term_docs[key] = found
+            if len(self._term_docs) > TERM_CACHE:
+                self._term_docs.popitem(last=False)
+        else:
+            self._term_docs.move_to_end(key)
+        return found
 
     def mask(self, allowed_lists: set[str], include_hidden: bool) -> set[int]:
         """Documents this reader must not see: lists they may not read and, unless they may
