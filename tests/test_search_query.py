@@ -6,10 +6,17 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from whoosh.filedb.filestore import RamStorage
 from whoosh.query import Query
 
 from app.search.dates import DateSyntaxError, span, span_query
-from app.search.query import QueryError, make_parser, parse_query
+from app.search.query import (
+    MAX_EXPANSIONS,
+    QueryError,
+    bound_expansions,
+    make_parser,
+    parse_query,
+)
 from app.search.schema import build_schema
 
 YEARS = (2001, 2021)
@@ -156,3 +163,17 @@ def test_urls_are_not_mistaken_for_fields() -> None:
 
 def test_unbalanced_syntax_still_parses() -> None:
     assert terms('(deferred OR "reactor run') >= {("text", "deferr")}
+
+
+def test_a_prefix_expands_to_its_most_frequent_words_only() -> None:
+    index = RamStorage().create_index(build_schema())
+    writer = index.writer()
+    words = [f"pre{n:02d}" for n in range(MAX_EXPANSIONS + 8)]
+    for rank, word in enumerate(words):  # pre00 in 40 documents … pre39 in 1
+        for copy in range(len(words) - rank):
+            writer.add_document(pk=f"{word}-{copy}", text=word)
+    writer.commit()
+    with index.searcher() as searcher:
+        bounded = bound_expansions(parsed("pre*"), searcher.reader())
+        kept = {t.decode() if isinstance(t, bytes) else t for _f, t in bounded.iter_all_terms()}
+    assert kept == set(words[:MAX_EXPANSIONS])
