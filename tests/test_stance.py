@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from app.models import STANCES
+from ingest.parse import parse_message
+from ingest.records import RejectedMessage
+from ingest.sources import SourceError, detect_format, iter_archive
 from ingest.stance import extract_stance
+from tests.conftest import CORPORA
 from tests.test_segments import SEED
 
 
@@ -152,3 +157,25 @@ def test_false_vote_tokens_do_not_make_a_position() -> None:
 )
 def test_common_phrasings_of_other_lists(body: str, stance: str) -> None:
     assert decided(body)[0] == stance
+
+
+@pytest.mark.corpus
+def test_every_odd_message_gets_a_stance_with_exact_evidence() -> None:
+    """Hostile and unusual mail (odd-mail corpus) never breaks extraction."""
+    checked = 0
+    for path in sorted((CORPORA / "odd-mail").rglob("*")):
+        try:
+            raws = list(iter_archive(path, detect_format(path))) if path.is_file() else []
+        except SourceError:
+            continue
+        for raw in raws:
+            try:
+                body = parse_message(raw).body
+            except RejectedMessage:
+                continue
+            found = extract_stance(body)
+            assert found.stance in STANCES
+            if found.evidence is not None:
+                assert body[found.evidence_start : found.evidence_end] == found.evidence
+            checked += 1
+    assert checked > 200
