@@ -13,6 +13,7 @@ page does: top 10 with snippets and all facets. Prints latency p50/p95/max in ms
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -90,12 +91,21 @@ QUERIES: list[tuple[str, dict[str, object]]] = [
 ]
 
 
+def _cpu_seconds() -> float:
+    """User + system time of this process and its finished children (the index writers):
+    on shared, busy cores wall-clock rates say more about the neighbours than about us."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def ensure_archive(home: Path) -> None:
     app = create_app({"home": str(home), "database_url": ""})
     if (home / "quorum.sqlite3").exists():
         return
     upgrade(app.extensions["quorum.engine"])
     months = sorted(ARCHIVE.glob("*.txt.gz"))
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     account = run_ingest(
         app.extensions["quorum.sessionmaker"],
@@ -105,22 +115,27 @@ def ensure_archive(home: Path) -> None:
         progress=False,
     )
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
     print(
         f"ingest + index: {account.read} read, {account.stored} stored in {elapsed:.1f}s"
         f" = {account.read / elapsed:.0f} messages read/s, {account.stored / elapsed:.0f} stored/s"
+        f" ({cpu:.0f} CPU s: {account.read / cpu:.0f} read per CPU second)"
     )
 
 
 def bench_build(home: Path) -> None:
     app = create_app({"home": str(home), "database_url": ""})
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     with app.extensions["quorum.sessionmaker"]() as session:
         count = rebuild(session, settings_of(app).index_dir)
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     writers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
-        f"reindex: {count} documents in {elapsed:.1f}s = {count / elapsed:.0f} documents/s;"
+        f"reindex: {count} documents in {elapsed:.1f}s = {count / elapsed:.0f} documents/s"
+        f" ({cpu:.0f} CPU s over all processes: {count / cpu:.0f} documents per CPU second);"
         f" peak RSS {own:.0f} MB (writer processes {writers:.0f} MB)"
     )
 
@@ -143,6 +158,7 @@ def bench_queries(home: Path, rounds: int) -> None:
     timings.sort()
     p50 = statistics.median(timings)
     p95 = timings[int(len(timings) * 0.95) - 1]
+    print(f"load average before the queries: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"queries: {len(QUERIES)} × {rounds} rounds, top 10 with snippets and facets:"
         f" p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {timings[-1]:.1f} ms"
