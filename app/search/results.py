@@ -167,7 +167,7 @@ def _run(
     ranked = _ranked(snapshot, query, empty.sort, docs, mask, None if empty.grouped else wanted)
     per_thread: Counter[str] = Counter()
     if empty.grouped:
-        per_thread = Counter(map(snapshot.column("thread").__getitem__, docs))
+        per_thread = Counter(_thread_of(snapshot, docnum) for docnum in docs)
         total = len(per_thread)
         chosen = _first_per_thread(snapshot, ranked, wanted)
     else:
@@ -220,17 +220,21 @@ def _ranked(
 def _first_per_thread(
     snapshot: Snapshot, ranked: Iterator[tuple[int, float | None]], wanted: int
 ) -> list[tuple[int, float | None]]:
-    thread_of = snapshot.column("thread")
     seen: set[str] = set()
     chosen: list[tuple[int, float | None]] = []
     for docnum, score in ranked:
-        thread = thread_of[docnum] or f"message {docnum}"  # unthreaded: a thread of its own
+        thread = _thread_of(snapshot, docnum)
         if thread not in seen:
             seen.add(thread)
             chosen.append((docnum, score))
             if len(chosen) == wanted:
                 break
     return chosen
+
+
+def _thread_of(snapshot: Snapshot, docnum: int) -> str:
+    """The thread's database id; a message without one is a thread of its own."""
+    return snapshot.column("thread")[docnum] or f"message {docnum}"
 
 
 def _facets(snapshot: Snapshot, docs: set[int]) -> Facets:
@@ -280,7 +284,7 @@ def _hit(
         subject=stored.get("title", ""),
         snippet=highlighter.snippet(stored.get("own", "")),
         score=score,
-        matches=per_thread.get(thread, 1) if per_thread else 1,
+        matches=per_thread.get(_thread_of(snapshot, docnum), 1),
         stance=stored.get("stance"),
         vote=stored.get("vote"),
     )
