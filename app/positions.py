@@ -156,9 +156,14 @@ def in_context(
     Agreement answers the message replied to: "+1" or "I agree" to someone who opposed
     the proposal (or had concerns) takes their side, and disagreeing with an objection is
     not an objection (it stays neutral rather than guess). A condition set by the
-    proposer is accepting an amendment, still support."""
+    proposer is accepting an amendment, still support; objections or worries in the
+    proposer's own follow-ups are aimed at alternatives, so they stay neutral."""
     if by_proposer and stance.method == "cue-conditional":
         return replace(stance, stance="support", method="cue-conditional-by-proposer")
+    if by_proposer and stance.stance in ("oppose", "concern") and not stance.vote:
+        return replace(
+            stance, stance="neutral", confidence=0.4, method=f"{stance.method}-by-proposer"
+        )
     if parent is None or answers_proposer or parent.stance not in ("oppose", "concern"):
         return stance
     if stance.stance == "support" and stance.method in ("cue-agree", "vote-vote"):

@@ -72,10 +72,11 @@ _DISAGREE = _cues(
 )
 _SUPPORT = _cues(
     r"(?:i'm|i am|i'd be|we're|we are|i'll be) ADV (?:in favou?r|supportive|fine with|"
-    r"happy with|ok with|okay with|all for|for it|glad|pleased)",
+    r"happy with|ok with|okay with|all for|for it|"
+    r"(?:glad|pleased) (?:to see|with|about|that) (?:this|that|it|the|we))",
     r"in favou?r of",
     r"sounds? (?:good|great|fine|reasonable|sensible|like a (?:good|great|fine) (?:idea|plan))",
-    r"(?:good|great|excellent|fine|nice) idea",
+    r"(?:good|great|excellent|fine|nice) idea(?! (?:about|of|how|what|where|why|for you))",
     r"makes (?:a lot of |perfect )?sense",
     r"seems ADV (?:reasonable|sensible|fine|right|like the right)",
     r"(?:looks|look) good",
@@ -91,7 +92,7 @@ _SUPPORT = _cues(
     r"(?:yes|absolutely|definitely)(?:, | )(?:absolutely|definitely|please|this is it)",
     r"(?:i|we) (?:should|must) (?:definitely |really )?(?:do|go (?:with|for|ahead)) "
     r"(?:it|this|that)",
-    r"go for it",
+    r"let's go for it",
     r"i (?:like|love) (?:it|this|the idea|the proposal|the plan)",
     r"(?:is|are|seems|sounds) ADV valid",
     r"(?:is|seems|sounds) ADV (?:a )?(?:good|great|fine) (?:plan|approach|choice|policy)",
@@ -114,10 +115,10 @@ _OPPOSE = _cues(
     r"i (?:strongly )?(?:object|oppose)",
     r"(?:i'm|i am) ADV (?:against|opposed)",
     r"(?:bad|terrible|horrible|poor) idea",
-    r"(?:is|be|was) a (?:big )?mistake",
+    r"(?:this|that|it) (?:is|would be|will be) a (?:big |huge |serious )?mistake",
     r"(?:i'd|i would|we'd|we would) (?:much )?(?:prefer|rather) (?:to )?"
     r"(?:keep|not|stay|stick|leave)",
-    r"(?:please )?(?:don't|do not) do (?:this|that|it)",
+    r"(?:please (?:don't|do not)|let's not) do (?:this|that|it)",
     r"(?:don't|do not) (?:really )?feel good about",
     r"out of proportion",
     r"(?:i|we) (?:veto|reject)",
@@ -126,6 +127,7 @@ _OPPOSE = _cues(
     r"(?:don't|do not|doesn't|does not) (?:think|believe) (?:this|that|it)(?:'s| is| would be| "
     r"will be) (?:a )?(?:good|great|wise|worth|the right)",
     r"not a (?:big )?fan of",
+    r"(?:doesn't|does not|don't|do not) (?:seem|sound|look) like a (?:good|great) idea",
     r"(?:i|we) (?:would|will) vote against",
 )
 _CONCERN = _cues(
@@ -164,7 +166,8 @@ _NONE = re.compile(
 # A negation just before a cue ("not a good idea"), or a denied belief anywhere before it
 # in the sentence ("I don't think this is a good idea").
 _NEGATION = re.compile(
-    r"\b(?:not|no|never|n't|hardly|nor)\W*(?:\w+\W+){0,2}$|(?:n't|\bnot) (?:think|believe)\b"
+    r"\b(?:not|no|never|n't|hardly|nor)\W*(?:\w+\W+){0,3}$|"
+    r"(?:n't|\bnot) (?:think|believe|seem|sound|look)\b"
 )
 _CONDITION_AFTER = re.compile(
     r"[^.!?]{0,80}?(?:,? but\b|\bas long as\b|\bprovided\b|\bonly if\b|\bunless\b|"

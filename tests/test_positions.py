@@ -204,3 +204,10 @@ def test_a_condition_from_the_proposer_is_still_support() -> None:
     assert in_context(conditional, None, by_proposer=True, answers_proposer=True).stance == (
         "support"
     )
+
+
+def test_objections_in_the_proposer_s_follow_ups_are_not_against_the_proposal() -> None:
+    objection = extract_stance("I don't like the idea of a time-based policy.")
+    assert objection.stance == "oppose"
+    found = in_context(objection, None, by_proposer=True, answers_proposer=True)
+    assert (found.stance, found.method) == ("neutral", "cue-oppose-by-proposer")

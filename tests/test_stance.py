@@ -179,3 +179,21 @@ def test_every_odd_message_gets_a_stance_with_exact_evidence() -> None:
                 assert body[found.evidence_start : found.evidence_end] == found.evidence
             checked += 1
     assert checked > 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I am pleased to announce the first release of txfoo.",
+        "That will give me a good idea about how to handle it.",
+        "If you're happy with that, you should go for it.",
+        "Writing to a socket would block, so don't do that.",
+        "Andrea says that Twisted was a mistake for him.",
+    ],
+)
+def test_announcements_advice_and_reported_speech_take_no_side(body: str) -> None:
+    assert decided(body)[0] == "neutral"
+
+
+def test_a_denied_good_idea_is_an_objection() -> None:
+    assert decided("This doesn't seem like a good idea right now.")[0] == "oppose"
