@@ -41,6 +41,9 @@ from ingest.stance import Stance, extract_stance
 _DECISIVE = frozenset(("support", "oppose", "concern"))
 _EXPLICIT_NEUTRAL_METHODS = frozenset(("vote-withdrawn", "vote-vote", "cue-neutral"))
 _WORDS = re.compile(r"\w+")
+#: Threads up to this size are searched whole for the source of a quote, not only the
+#: ancestors of the quoting message (the search is linear in the thread's size).
+_SEARCH_WHOLE_THREAD_UP_TO = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,17 +184,24 @@ def resolve_quotes(
 ) -> list[QuotedSource]:
     """Whom each quoted segment of ``member`` is from.
 
-    The words themselves are the best witness: the nearest ancestor whose own text holds
-    the quote's first words wrote it (this also catches people quoting themselves and
-    attribution lines that name the wrong person). Otherwise the attribution line names
-    the person (mapped to a participant by address or name); otherwise a quote at depth d
-    is taken from the d-th ancestor. Names are given as the quoted message wrote its From."""
+    The words themselves are the best witness: the nearest ancestor (else, in a small
+    thread, any other message) whose own text holds the quote's first words wrote it
+    (this also catches people quoting themselves and attribution lines that name the
+    wrong person). Otherwise the attribution line names the person (mapped to a
+    participant by address or name); otherwise a quote at depth d is taken from the d-th
+    ancestor. Names are given as the quoted message wrote its From."""
     ancestors = _ancestors(member, thread)
+    # People also quote messages of other branches; in small threads look there too.
+    others = (
+        [m for m in thread.values() if m is not member and m not in ancestors]
+        if len(thread) <= _SEARCH_WHOLE_THREAD_UP_TO
+        else []
+    )
     sources: list[QuotedSource] = []
     for index, segment in enumerate(member.segments):
         if segment.kind != "quoted":
             continue
-        origin = _origin(segment.text, ancestors)
+        origin = _origin(segment.text, ancestors) or _origin(segment.text, others)
         via = "quoted-text"
         if origin is None and (segment.quoted_author or segment.quoted_address):
             via = "attribution"

@@ -2,7 +2,7 @@
 
 Pure text in, ``Attribution`` out. Recognised forms (quote markers already removed):
 
-* "X wrote:", "X <addr> writes:", "X said:", "X wrote on DATE:";
+* "X wrote:", "X <addr> writes:", "X said:", "X wrote on DATE:", and a bare "X Y:";
 * "On DATE, X wrote:" and "On DATE X <addr> wrote:", also wrapped over two lines;
 * verb-first forms: German "Am DATE schrieb X:", Dutch "Op DATE schreef X:", Swedish,
   Norwegian and Danish "Den DATE skrev X:";
@@ -61,6 +61,8 @@ _GMAIL = re.compile(
     rf"^\d{{4}}-\d{{2}}-\d{{2}}\s.*?GMT[+-]\d{{1,2}}:\d{{2}}\s+(?P<name>.*?)\s*<(?P<addr>{_ADDRESS})>\s*:\s*$",
     re.IGNORECASE,
 )
+# "John Santos:" alone on a line before a quote (weak: counts only when a quote follows).
+_BARE_NAME = re.compile(r"^(?P<name>[A-Z][\w'.-]+(?: [A-Z][\w'.-]+){1,3})\s?:$")
 _LONE_VERB = re.compile(rf"^(?:{_VERBS_LAST})\s*:$", re.IGNORECASE)
 _ANGLE_ADDRESS = re.compile(rf"<\s*(?:mailto:)?(?P<addr>{_ADDRESS})\s*>", re.IGNORECASE)
 _BARE_ADDRESS = re.compile(rf"\(?\b(?P<addr>{_ADDRESS})\b\)?", re.IGNORECASE)
@@ -135,6 +137,9 @@ def parse_attribution(lines: list[str], i: int) -> Attribution | None:
         found = _single_line(line)
         if found is not None:
             return Attribution(found[0], found[1], 1, found[2])
+    bare = _BARE_NAME.match(line)
+    if bare:
+        return Attribution(bare["name"], None, 1, False)
     if i + 1 < len(lines):
         following = lines[i + 1].strip()
         lone_verb = bool(_LONE_VERB.match(following))

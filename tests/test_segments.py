@@ -301,3 +301,12 @@ def test_an_elision_between_attribution_and_quote_does_not_break_them() -> None:
     segments = segment_body(body)
     assert ("quoted", 1, "Mike") in shape(segments)
     assert "Mike wrote" not in own_text(segments)
+
+
+def test_a_bare_name_line_attributes_the_quote_that_follows_it() -> None:
+    body = "> John Santos:\n>> I hope my code keeps working.\n> It will.\n\nWhat?\n"
+    assert shape(segment_body(body))[:2] == [
+        ("attribution", 1, "John Santos"),
+        ("quoted", 2, "John Santos"),
+    ]
+    assert shape(segment_body("Next Steps:\nWe ship on Monday.\n")) == [("own", 0, None)]
