@@ -26,6 +26,7 @@ from app.web.access import readable_list, readable_list_filter, visible_messages
 from app.web.auth import can
 from app.web.charts import bars, timeline
 from app.web.forms import CorrectionForm
+from app.web.page_cache import cached_page
 from app.web.threads_view import reply_order
 
 bp = Blueprint("browse", __name__)
@@ -72,6 +73,7 @@ def last_twelve(counts: dict[tuple[int, int], int]) -> tuple[list[int], list[str
 
 
 @bp.get("/")
+@cached_page
 def home() -> str:
     session = db_session()
     lists = session.scalars(
@@ -102,6 +104,7 @@ def home() -> str:
 
 
 @bp.get("/lists/<name>")
+@cached_page
 def list_page(name: str) -> str:
     session = db_session()
     mailing_list = readable_list(session, name)
@@ -140,6 +143,7 @@ MONTH_ORDERS = {"thread", "date", "author"}
 
 
 @bp.get("/lists/<name>/<int:year>-<int:month>")
+@cached_page
 def month_page(name: str, year: int, month: int) -> str:
     """One month of a list, ordered by thread, date or author, as pipermail readers expect."""
     if not 1 <= month <= 12:
@@ -230,6 +234,7 @@ def moved_thread(session: Session, mailing_list: MailingList, key: str) -> Threa
 
 
 @bp.get("/lists/<name>/threads/<path:key>")
+@cached_page
 def thread_page(name: str, key: str) -> str | Response:
     session = db_session()
     mailing_list = readable_list(session, name)

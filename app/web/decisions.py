@@ -48,6 +48,7 @@ from app.web.auth import current_user_id, requires
 from app.web.charts import timeline
 from app.web.feeds import atom_response, rfc3339
 from app.web.forms import ActionForm, DecisionForm
+from app.web.page_cache import cached_page
 
 bp = Blueprint("decisions", __name__)
 
@@ -77,6 +78,7 @@ def filtered_decisions(session: Session) -> list[Decision]:
 
 
 @bp.get("/decisions")
+@cached_page
 def index() -> str:
     session = db_session()
     decisions = filtered_decisions(session)
@@ -237,6 +239,7 @@ def _decision(session: Session, slug: str) -> Decision:
 
 
 @bp.get("/decisions/<slug>")
+@cached_page
 def show(slug: str) -> str:
     from app.positions import thread_positions
 

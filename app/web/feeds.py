@@ -12,6 +12,7 @@ from app.models import Message, Thread
 from app.web import db_session
 from app.web.access import readable_list, visible_messages
 from app.web.browse import readable_thread, url_key
+from app.web.page_cache import cached_page
 
 bp = Blueprint("feeds", __name__)
 
@@ -28,6 +29,7 @@ def atom_response(**context: object) -> Response:
 
 
 @bp.get("/lists/<name>/feed.atom")
+@cached_page
 def list_feed(name: str) -> Response:
     session = db_session()
     mailing_list = readable_list(session, name)
@@ -58,6 +60,7 @@ def list_feed(name: str) -> Response:
 
 
 @bp.get("/lists/<name>/thread-feed/<path:key>")
+@cached_page
 def thread_feed(name: str, key: str) -> Response:
     session = db_session()
     _, thread = readable_thread(session, name, key)

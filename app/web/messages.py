@@ -16,6 +16,7 @@ from app.web import db_session
 from app.web.access import readable_list, readable_list_filter
 from app.web.auth import can
 from app.web.browse import bracketed, readable_thread, url_key
+from app.web.page_cache import cached_page
 
 bp = Blueprint("messages", __name__)
 
@@ -79,11 +80,13 @@ def _render(message: Message) -> str:
 
 
 @bp.get("/m/<path:message_id>")
+@cached_page
 def permalink(message_id: str) -> str:
     return _render(_one(message_id))
 
 
 @bp.get("/lists/<name>/m/<path:message_id>")
+@cached_page
 def list_permalink(name: str, message_id: str) -> str:
     readable_list(db_session(), name)
     return _render(_one(message_id, name))

@@ -10,11 +10,13 @@ from app.web import db_session
 from app.web.access import readable_list_filter, visible_messages
 from app.web.browse import last_twelve
 from app.web.charts import bars
+from app.web.page_cache import cached_page
 
 bp = Blueprint("people", __name__)
 
 
 @bp.get("/people/<int:participant_id>")
+@cached_page
 def participant(participant_id: int) -> str:
     session = db_session()
     person = session.get(Participant, participant_id)

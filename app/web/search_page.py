@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from app.search import index_of, search
 from app.web.access import readable_names
+from app.web.page_cache import cached_page
 
 bp = Blueprint("search", __name__)
 
@@ -22,6 +23,7 @@ def facet_term(field: str, value: str) -> str:
 
 
 @bp.get("/search")
+@cached_page
 def search_page() -> tuple[str, int] | str:
     query = request.args.get("q", "").strip()
     sort = request.args.get("sort", "relevance")
