@@ -104,21 +104,23 @@ def decision_record(
     """A decision with its links, as `quorum export decisions` and the JSON download give it.
 
     `list_filter` (a condition on MailingList) keeps links to lists the reader may not see
-    out; the command line exports public lists only."""
+    out; the command line exports public lists only. Messages hidden on request are left
+    out too, as links and as the announcement."""
     condition = MailingList.visibility == "public" if list_filter is None else list_filter
+    shown = Message.id.is_(None) | Message.hidden.is_(False)
     links = session.execute(
         select(DecisionLink, Thread.key, MailingList.name, Message.message_id)
         .outerjoin(Message, DecisionLink.message_pk == Message.id)
         .join(Thread, (Thread.id == DecisionLink.thread_id) | (Thread.id == Message.thread_id))
         .join(MailingList, Thread.list_id == MailingList.id)
-        .where(DecisionLink.decision_id == decision.id, condition)
+        .where(DecisionLink.decision_id == decision.id, condition, shown)
         .order_by(DecisionLink.created_at, DecisionLink.id)
     ).all()
     supersedes = session.get(Decision, decision.supersedes_id) if decision.supersedes_id else None
-    announced = (
-        session.get(Message, decision.announced_by_message_pk)
-        if decision.announced_by_message_pk
-        else None
+    announced = session.scalar(
+        select(Message.message_id)
+        .join(MailingList, Message.list_id == MailingList.id)
+        .where(Message.id == decision.announced_by_message_pk, condition, shown)
     )
     return {
         "slug": decision.slug,
@@ -131,7 +133,7 @@ def decision_record(
         "rationale": decision.rationale,
         "tags": sorted(t.name for t in decision.tags),
         "supersedes": supersedes.slug if supersedes else None,
-        "announced_by": announced.message_id if announced else None,
+        "announced_by": announced,
         "links": [
             {
                 "id": link.id,

@@ -479,3 +479,20 @@ def test_positions_of_hidden_messages_are_not_shown(demo: Flask) -> None:
     after = get_json(client, f"/api/v1/threads/{troy['thread']}/positions")
     assert not any(TROY == h["message_id"] for p in after["positions"] for h in p["history"])
     assert get_json(client, f"/api/v1/positions?message_id={TROY}")["items"] == []
+
+
+def test_decisions_show_no_link_or_announcement_the_reader_may_not_see(demo: Flask) -> None:
+    headers = bearer(token_for(demo, "editor"))
+    client = demo.test_client()
+    client.patch(
+        f"/api/v1/decisions/{SLUG}",
+        json={"announced_by": "private-1@example.org"},
+        headers=headers,
+    )
+    assert get_json(client, f"/api/v1/decisions/{SLUG}", headers=headers)["announced_by"]
+    decision = get_json(client, f"/api/v1/decisions/{SLUG}")
+    assert decision["announced_by"] is None
+    assert any(link["message_id"] == TROY for link in decision["links"])
+    hide(demo, TROY)
+    decision = get_json(client, f"/api/v1/decisions/{SLUG}")
+    assert not any(link["message_id"] == TROY for link in decision["links"])
