@@ -237,7 +237,9 @@ def test_dates_filter_by_range_inclusive_of_whole_days(demo: Flask) -> None:
 
 def test_reads_allow_any_origin_writes_do_not(demo: Flask) -> None:
     client = demo.test_client()
-    assert client.get("/api/v1/lists").headers["Access-Control-Allow-Origin"] == "*"
+    read = client.get("/api/v1/lists")
+    assert read.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in read.headers["Vary"]
     preflight = client.options("/api/v1/lists")
     assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
     write = client.post("/api/v1/decisions", json={"title": "x"})

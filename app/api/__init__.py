@@ -36,9 +36,12 @@ def _authenticate() -> None:
 
 
 @bp.after_request
-def _cors(response: Response) -> Response:
+def _cors_and_vary(response: Response) -> Response:
     if request.method in READ_METHODS:
         response.headers.update(CORS_READ)
+    # What a reader sees depends on their token: no cache may serve one caller's answer
+    # to another.
+    response.vary.add("Authorization")
     return response
 
 
