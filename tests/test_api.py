@@ -476,10 +476,10 @@ def test_positions_of_hidden_messages_are_not_shown(demo: Flask) -> None:
     client = demo.test_client()
     troy = get_json(client, f"/api/v1/positions?message_id={TROY}")["items"][0]
     before = get_json(client, f"/api/v1/threads/{troy['thread']}/positions")
-    assert any(TROY == h["message_id"] for p in before["positions"] for h in p["history"])
+    assert any(h["message_id"] == TROY for p in before["positions"] for h in p["history"])
     hide(demo, TROY)
     after = get_json(client, f"/api/v1/threads/{troy['thread']}/positions")
-    assert not any(TROY == h["message_id"] for p in after["positions"] for h in p["history"])
+    assert not any(h["message_id"] == TROY for p in after["positions"] for h in p["history"])
     assert get_json(client, f"/api/v1/positions?message_id={TROY}")["items"] == []
 
 
