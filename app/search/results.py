@@ -300,7 +300,10 @@ def _suggest(snapshot: Snapshot, query: str) -> str | None:
         stemmed = stem(word.lower())
         if word in _OPERATORS or any(reader.doc_frequency(f, stemmed) for f in DEFAULT_FIELDS):
             return word
-        better = corrector.suggest(word.lower(), limit=1)
+        # One edit away first: the common typo, and far cheaper than searching two away.
+        better = corrector.suggest(word.lower(), limit=1, maxdist=1) or corrector.suggest(
+            word.lower(), limit=1, maxdist=2
+        )
         return better[0] if better else word
 
     corrected = _WORD.sub(fix, query)
