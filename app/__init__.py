@@ -33,6 +33,10 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["quorum.engine"] = engine
     app.extensions["quorum.sessionmaker"] = make_sessionmaker(engine)
 
+    from app.index_sync import keep_index_in_step
+
+    keep_index_in_step(app.extensions["quorum.sessionmaker"], settings.index_dir)
+
     from app.web import register_web
 
     register_web(app)

@@ -98,6 +98,24 @@ def record(
     return event
 
 
+#: session.info key: threads whose search documents a staff change made stale.
+TOUCHED_THREADS = "quorum.touched_threads"
+
+
+def _touch(session: Session, thread_id: int | None) -> None:
+    """Note a thread whose index documents must be rewritten once the change commits
+    (see app.index_sync)."""
+    if thread_id is not None:
+        session.info.setdefault(TOUCHED_THREADS, set()).add(thread_id)
+
+
+def _link_thread(session: Session, link: DecisionLink) -> int | None:
+    if link.thread_id is not None:
+        return link.thread_id
+    message = session.get(Message, link.message_pk) if link.message_pk else None
+    return message.thread_id if message else None
+
+
 def _message_by_id(session: Session, message_id: str) -> Message | None:
     wanted = message_id.strip()
     if not wanted.startswith("<"):
@@ -294,6 +312,7 @@ def set_link_state(session: Session, link: DecisionLink, state: str, user_id: in
     if state not in ("confirmed", "dismissed"):
         raise ValidationError({"state": "A suggestion is confirmed or dismissed."})
     old, link.state = link.state, state
+    _touch(session, _link_thread(session, link))
     record(
         session,
         f"link.{state}",
@@ -306,6 +325,7 @@ def set_link_state(session: Session, link: DecisionLink, state: str, user_id: in
 
 
 def unlink(session: Session, link: DecisionLink, user_id: int | None) -> None:
+    _touch(session, _link_thread(session, link))
     record(
         session,
         "link.removed",
@@ -339,6 +359,7 @@ def set_thread_tags(
     )
     if old == sorted(tags):
         return
+    _touch(session, thread.id)
     session.execute(delete(thread_tags).where(thread_tags.c.thread_id == thread.id))
     new_tags = _tags(session, tags)
     session.flush()
@@ -388,6 +409,7 @@ def correct_position(
         session.add(override)
     override.stance, override.vote, override.note = stance, vote, note.strip()
     override.user_id, override.created_at = user_id, utcnow()
+    _touch(session, thread_id)
     session.flush()
     record(
         session,
@@ -412,6 +434,7 @@ def set_hidden(
     if message.hidden == hidden:
         return
     message.hidden = hidden
+    _touch(session, message.thread_id)
     record(
         session,
         "message.hidden" if hidden else "message.restored",
@@ -435,6 +458,7 @@ def purge(session: Session, message: Message, note: str, user_id: int | None) ->
     message.attachments = []
     message.raw = b""
     message.purged = True
+    _touch(session, message.thread_id)
     record(
         session,
         "message.purged",

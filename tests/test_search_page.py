@@ -16,7 +16,7 @@ from app.models import DecisionLink, MailingList, Thread
 from app.search import index_of, rebuild
 from app.suggestions import suggest_discussions
 from tests.conftest import EXAMPLES, run_cli
-from tests.staff import signed_in
+from tests.staff import csrf_token, signed_in
 
 
 def indexed(app: Flask) -> None:
@@ -129,3 +129,15 @@ def test_suggestions_rank_the_right_thread_first_with_reasons(app: Flask, tmp_pa
         assert (
             session.scalar(select(DecisionLink.id).where(DecisionLink.state == "suggested")) is None
         )
+
+
+def test_staff_changes_reach_the_search_index_when_they_commit(demo: Flask) -> None:
+    client = demo.test_client()
+    assert "1 message matches" in client.get("/search?q=supportive").get_data(as_text=True)
+    editor = signed_in(demo, "editor")
+    troy = "/m/CF1A2E3B.3B1A2%25troy.toman@rackspace.com"
+    editor.post(f"{troy}/hide", data={"csrf_token": csrf_token(editor), "note": "request"})
+    assert "0 messages match" in client.get("/search?q=supportive").get_data(as_text=True)
+    thread = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
+    editor.post(f"{thread}/tags", data={"csrf_token": csrf_token(editor), "tags": "defcore"})
+    assert "4 messages match" in client.get("/search?q=tag:defcore").get_data(as_text=True)
