@@ -133,6 +133,8 @@ def _resolve(
         errors["title"] = "A decision needs a title."
     elif len(title) > 500:
         errors["title"] = "Keep the title under 500 characters."
+    if len(fields.decided_by.strip()) > 200:
+        errors["decided_by"] = "Keep the deciding body under 200 characters."
     if fields.status not in DECISION_STATUSES:
         errors["status"] = f"Status must be one of: {', '.join(DECISION_STATUSES)}."
     if fields.status in ("accepted", "rejected") and fields.decided_on is None:
@@ -391,7 +393,7 @@ def correct_position(
     if stance not in STANCES:
         errors["stance"] = f"Stance must be one of: {', '.join(STANCES)}."
     vote = (vote or "").strip() or None
-    if vote is not None and not _VOTE.match(vote):
+    if vote is not None and (len(vote) > 16 or not _VOTE.match(vote)):
         errors["vote"] = "A vote looks like +1, -1, +0 or -0.5."
     if not note.strip():
         errors["note"] = "Say why the position is corrected."

@@ -72,3 +72,11 @@ def test_problems_are_reported_and_good_lines_still_load(app: Flask, tmp_path: P
     assert len(problems) == 3
     assert "line 1" in problems[0] and "line 2" in problems[1] and "title" in problems[1]
     assert "<missing@example.org> is not archived in list 'nowhere'" in problems[2]
+
+
+def test_overlong_fields_are_problems_not_database_errors(app: Flask, tmp_path: Path) -> None:
+    source = tmp_path / "long.jsonl"
+    source.write_text(json.dumps({"slug": "long", "title": "T", "decided_by": "x" * 201}) + "\n")
+    result = run_cli(app, "import", "decisions", str(source))
+    assert "0 decisions written" in result.stdout
+    assert "decided_by" in result.stderr
