@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import inspect, select
 
@@ -101,3 +103,9 @@ def test_models_round_trip(app: Flask) -> None:
         assert decision.decided_on == date(2014, 3, 1)
         position = session.scalars(select(Position)).one()
         assert (position.stance, position.vote, position.confidence) == ("support", "+1", 0.9)
+
+
+def test_the_migrations_build_exactly_the_models(app: Flask) -> None:
+    with app.extensions["quorum.engine"].connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
