@@ -3,6 +3,7 @@ atomic reindex, and a missing or broken index reported with the command that fix
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -13,9 +14,9 @@ from flask import Flask
 
 from app import create_app
 from app.db import upgrade
-from app.search import index_messages, index_of, rebuild, search
+from app.search import index_messages, index_of, index_threads, rebuild, search
 from app.search.store import IndexBusy, current_generation, writer_lock
-from tests.conftest import run_cli
+from tests.conftest import EXAMPLES, run_cli
 from tests.test_search import mail
 
 
@@ -183,3 +184,14 @@ def test_a_phrase_after_exactly_46_tokens_still_matches(
         "<mark>quantum</mark> <mark>entanglement</mark> <mark>widget</mark>"
         in results.hits[0].snippet
     )
+
+
+def test_index_writes_survive_code_that_reseeds_the_global_random(sqlite_app: Flask) -> None:
+    """Whoosh names segments from `random`; a reseeding caller (Hypothesis does it for every
+    example) once made the second write reuse a segment name and crash."""
+    run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
+    index_dir = sqlite_app.config["QUORUM"].index_dir
+    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+        for _ in range(3):
+            random.seed(0)
+            assert index_threads(session, index_dir, {1}) > 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -19,9 +20,21 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.codec import base as whoosh_codec
 from whoosh.index import Index
 
 from app.search.schema import SCHEMA_VERSION, build_schema
+
+
+def _segment_id(_cls: type, size: int = 16) -> str:
+    return secrets.token_hex(size // 2)
+
+
+# Whoosh names new segments from the global `random` generator. Anything in the process
+# that seeds it (Hypothesis does, for every example it runs) makes a later writer draw a
+# name already on disk and fail while assembling the segment; names from the operating
+# system's generator cannot repeat that way.
+whoosh_codec.Segment._random_id = classmethod(_segment_id)  # type: ignore[assignment]
 
 POINTER = "CURRENT"
 LOCK = "writer.lock"
