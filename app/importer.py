@@ -12,10 +12,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from app.models import IngestRun, utcnow
+from app.models import IngestRun, Message, utcnow
 from app.positions import derive_positions
 from app.search import index_threads
 from app.settings import Settings
@@ -71,6 +72,7 @@ def run_ingest(
     show_bar = sys.stderr.isatty() if progress is None else progress
     batch_size = settings.ingest.batch_size
     with sessions() as session:
+        catch_up_index(session, settings.index_dir)
         run = IngestRun(paths=[str(p) for p in paths], list_name=list_name)
         session.add(run)
         session.commit()
@@ -81,6 +83,7 @@ def run_ingest(
             settings.ingest.subject_window_days,
             run_id=run.id,
         )
+        index = PendingIndex(settings.index_dir, settings.ingest.index_every)
         bar = tqdm(total=len(files), unit="file", disable=not show_bar, dynamic_ncols=True)
         try:
             # Batches run across files: a folder of single-message files commits as rarely
@@ -93,19 +96,68 @@ def run_ingest(
                     read += 1
                     batch.append(outcome)
                     if len(batch) >= batch_size:
-                        _commit_batch(session, store, batch, account, run, settings.index_dir)
+                        index.add(
+                            session, _commit_batch(session, store, batch, account, run), len(batch)
+                        )
                         batch = []
                         bar.set_postfix(_rate(read, started), refresh=False)
                 bar.update(1)
                 bar.set_postfix(_rate(read, started))
                 if not show_bar:
                     log.info("%s: %d/%d files, %d messages read", path, done, len(files), read)
-            _commit_batch(session, store, batch, account, run, settings.index_dir)
+            index.add(session, _commit_batch(session, store, batch, account, run), len(batch))
+            index.flush(session)
         finally:
             bar.close()
-        run.finished_at = utcnow()
+        run.finished_at = run.indexed_at = utcnow()
         session.commit()
     return account
+
+
+class PendingIndex:
+    """Threads whose index documents are stale, written out every `every` messages.
+
+    Each index commit writes and merges a segment, so one update per few thousand messages
+    costs far less than one per batch. What is pending when a run is killed is caught up
+    by the next ingest (see ``catch_up_index``)."""
+
+    def __init__(self, index_dir: Path, every: int) -> None:
+        self.index_dir = index_dir
+        self.every = every
+        self.threads: set[int] = set()
+        self.messages = 0
+
+    def add(self, session: Session, threads: set[int], messages: int) -> None:
+        self.threads |= threads
+        self.messages += messages
+        if self.messages >= self.every:
+            self.flush(session)
+
+    def flush(self, session: Session) -> None:
+        if self.threads:
+            index_threads(session, self.index_dir, self.threads)
+        self.threads, self.messages = set(), 0
+
+
+def catch_up_index(session: Session, index_dir: Path) -> None:
+    """Index the threads of runs that stopped before their index caught up (killed)."""
+    stale = list(session.scalars(select(IngestRun).where(IngestRun.indexed_at.is_(None))))
+    if not stale:
+        return
+    threads = set(
+        session.scalars(
+            select(Message.thread_id)
+            .where(Message.ingest_run_id.in_([r.id for r in stale]))
+            .where(Message.thread_id.is_not(None))
+            .distinct()
+        )
+    )
+    if threads:
+        log.info("indexing %d threads left by %d interrupted ingest runs", len(threads), len(stale))
+        index_threads(session, index_dir, threads)  # type: ignore[arg-type]
+    for run in stale:
+        run.indexed_at = utcnow()
+    session.commit()
 
 
 def _rate(read: int, started: float) -> dict[str, str]:
@@ -120,12 +172,11 @@ def _commit_batch(
     batch: list[Outcome],
     account: Account,
     run: IngestRun,
-    index_dir: Path,
-) -> None:
-    """One atomic step: the batch's messages, threads, positions and the run's counts;
-    then the search index catches up with the threads it touched."""
+) -> set[int]:
+    """One atomic step: the batch's messages, threads, positions and the run's counts.
+    Returns the threads it touched, whose index documents are now stale."""
     if not batch:
-        return
+        return set()
     try:
         touched = store.store(batch, account)
         derive_positions(session, touched)
@@ -136,5 +187,4 @@ def _commit_batch(
     except BaseException:
         session.rollback()
         raise
-    # After the commit: the index is derived from what the database now holds.
-    index_threads(session, index_dir, touched)
+    return touched

@@ -23,6 +23,7 @@ class SettingsError(RuntimeError):
 class IngestSettings:
     batch_size: int = 500
     subject_window_days: int = 30
+    index_every: int = 5000
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,13 @@ def mbox(
 
 @pytest.fixture
 def small_batches(tmp_path: Path) -> Iterator[Flask]:
-    """SQLite app committing (and indexing) every 3 messages, so ingests commit often."""
+    """SQLite app committing and indexing every 3 messages, so ingests commit often."""
     app = create_app(
-        {"home": str(tmp_path / "home"), "database_url": "", "ingest": {"batch_size": 3}}
+        {
+            "home": str(tmp_path / "home"),
+            "database_url": "",
+            "ingest": {"batch_size": 3, "index_every": 3},
+        }
     )
     upgrade(app.extensions["quorum.engine"])
     yield app

@@ -17,6 +17,9 @@ class IngestRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: When the search index last caught up with everything this run stored. Null after a
+    #: killed run: the next ingest indexes that run's threads first.
+    indexed_at: Mapped[datetime | None] = mapped_column(DateTime)
     paths: Mapped[list[str]] = mapped_column(JSON, default=list)
     list_name: Mapped[str | None] = mapped_column(String(200))
     read: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 08:55:04.456679
+Create Date: 2026-11-28 10:23:12.995381
 """
 
 from collections.abc import Sequence
@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("started_at", sa.DateTime(), nullable=False),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("indexed_at", sa.DateTime(), nullable=True),
         sa.Column("paths", sa.JSON(), nullable=False),
         sa.Column("list_name", sa.String(length=200), nullable=True),
         sa.Column("read", sa.Integer(), nullable=False),
