@@ -40,18 +40,23 @@ def export_messages(session: Session, list_name: str | None = None) -> Iterator[
     if list_name:
         query = query.where(MailingList.name == list_name)
     for message, name, thread_key in session.execute(query).yield_per(500):
-        date = local_date(message)
-        yield {
-            "message_id": message.message_id,
-            "list": name,
-            "thread_id": thread_key,
-            "parent_id": message.parent_message_id,
-            "parent_via": message.parent_via,
-            "subject": message.subject,
-            "date": date.isoformat() if date else None,
-            "from_name": message.from_name,
-            "from_address": message.from_address,
-        }
+        yield message_record(message, name, thread_key)
+
+
+def message_record(message: Message, list_name: str, thread_key: str | None) -> dict[str, Any]:
+    """A message in the `export messages` schema (DESIGN.md); the API extends it."""
+    date = local_date(message)
+    return {
+        "message_id": message.message_id,
+        "list": list_name,
+        "thread_id": thread_key,
+        "parent_id": message.parent_message_id,
+        "parent_via": message.parent_via,
+        "subject": message.subject,
+        "date": date.isoformat() if date else None,
+        "from_name": message.from_name,
+        "from_address": message.from_address,
+    }
 
 
 def export_positions(session: Session, list_name: str | None = None) -> Iterator[dict[str, object]]:

@@ -10,11 +10,10 @@ from typing import Any
 
 from flask import url_for
 
-from app.exports import local_date
+from app.exports import message_record
 from app.models import MailingList, Message, Participant, Thread
-from app.web.access import can_read_private
+from app.web.access import shown_address
 from app.web.browse import url_key
-from ingest.addresses import obfuscate
 from ingest.segments import segment_body
 
 
@@ -23,9 +22,7 @@ def utc(value: datetime | None) -> str | None:
 
 
 def address(value: str | None) -> str | None:
-    if not value:
-        return value
-    return value if can_read_private() else obfuscate(value)
+    return shown_address(value) if value else value
 
 
 def mailing_list(row: MailingList, stats: tuple[int, int, Any, Any]) -> dict[str, Any]:
@@ -69,17 +66,8 @@ def thread(row: Thread, list_name: str, tags: list[str]) -> dict[str, Any]:
 
 def message(row: Message, list_name: str, thread_key: str | None) -> dict[str, Any]:
     """The `export messages` fields, with the API's own ids and links."""
-    date = local_date(row)
     key = url_key(row.message_id)
-    return {
-        "message_id": row.message_id,
-        "list": list_name,
-        "thread_id": thread_key,
-        "parent_id": row.parent_message_id,
-        "parent_via": row.parent_via,
-        "subject": row.subject,
-        "date": date.isoformat() if date else None,
-        "from_name": row.from_name,
+    return message_record(row, list_name, thread_key) | {
         "from_address": address(row.from_address),
         "participant_id": row.participant_id,
         "thread": row.thread_id,

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import MailingList, Message
+from ingest.addresses import obfuscate
 
 
 def can_read_private() -> bool:
@@ -52,3 +53,8 @@ def readable_names() -> set[str] | None:
     from app.web import db_session
 
     return set(db_session().scalars(select(MailingList.name)))
+
+
+def shown_address(address: str) -> str:
+    """Anonymous readers see addresses obfuscated ("foo at bar.com"); staff see them whole."""
+    return address if can_read_private() else obfuscate(address)

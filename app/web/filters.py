@@ -8,9 +8,9 @@ from flask import Flask
 
 from app.exports import local_date
 from app.models import Message
+from app.web.access import shown_address
 from app.web.markdown import render_markdown
 from app.web.rendering import Block, body_blocks
-from ingest.addresses import obfuscate
 from ingest.subjects import strip_list_tag
 
 
@@ -26,13 +26,6 @@ def iso_date(message: Message) -> str:
 
 def blocks(message: Message) -> tuple[Block, ...]:
     return body_blocks(message.body)
-
-
-def shown_address(address: str) -> str:
-    """Anonymous readers see addresses obfuscated ("foo at bar.com"); staff see them whole."""
-    from app.web.auth import can
-
-    return address if can("read_private") else obfuscate(address)
 
 
 def short_date(value: datetime | None) -> str:
