@@ -18,7 +18,7 @@ from app.models import MailingList, Message, Participant, Tag, Thread, thread_ta
 from app.web import db_session
 from app.web.access import readable_list, readable_list_filter, visible_messages
 from app.web.browse import bracketed
-from app.web.threads_view import reply_order
+from app.web.threads_view import readable_entries
 
 #: Stands in for a missing date in sort keys, which must never be null.
 NO_DATE = datetime(1, 1, 1)
@@ -164,15 +164,10 @@ def get_thread(thread_id: int) -> Response:
     """A thread with all its readable messages in reply order, each with its depth."""
     session = db_session()
     found, list_name = readable_thread(session, thread_id)
-    messages = session.scalars(
-        select(Message)
-        .where(Message.thread_id == found.id, visible_messages())
-        .order_by(Message.date_utc, Message.id)
-    ).all()
     body = out.thread(found, list_name, thread_tags_of(session, [found.id]).get(found.id, []))
     body["messages"] = [
         out.message(entry.message, list_name, found.key) | {"depth": entry.depth}
-        for entry in reply_order(list(messages))
+        for entry in readable_entries(session, found.id)
     ]
     return jsonify(body)
 

@@ -27,7 +27,7 @@ from app.web.auth import can
 from app.web.charts import bars, timeline
 from app.web.forms import CorrectionForm
 from app.web.page_cache import cached_page
-from app.web.threads_view import reply_order
+from app.web.threads_view import readable_entries, reply_order
 
 bp = Blueprint("browse", __name__)
 
@@ -244,13 +244,10 @@ def thread_page(name: str, key: str) -> str | Response:
         if moved is None:
             abort(404)
         return redirect(url_for("browse.thread_page", name=name, key=url_key(moved.key)), 301)
-    messages = session.scalars(
-        select(Message)
-        .where(Message.thread_id == thread.id, visible_messages())
-        .order_by(Message.date_utc, Message.id)
-    ).all()
-    if not messages:
+    entries = readable_entries(session, thread.id)
+    if not entries:
         abort(410)
+    messages = [entry.message for entry in entries]
     links = session.scalars(
         select(DecisionLink).where(
             (DecisionLink.thread_id == thread.id)
@@ -275,7 +272,7 @@ def thread_page(name: str, key: str) -> str | Response:
         "thread.html",
         mailing_list=mailing_list,
         thread=thread,
-        entries=reply_order(list(messages)),
+        entries=entries,
         timeline=timeline([m.date_utc for m in messages], "Messages per day", bar_width=6),
         decision_links=links,
         positions=positions,

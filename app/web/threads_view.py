@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from app.models import Message
+from app.web.access import visible_messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +53,13 @@ def daily_counts(dates: list[datetime | None]) -> list[tuple[date, int]]:
         counts[day] = counts.get(day, 0) + 1
     span = (days[-1] - days[0]).days + 1
     return [(days[0] + timedelta(n), counts.get(days[0] + timedelta(n), 0)) for n in range(span)]
+
+
+def readable_entries(session: Session, thread_id: int) -> list[Entry]:
+    """The thread's messages this reader may see, in reply order (page and API alike)."""
+    messages = session.scalars(
+        select(Message)
+        .where(Message.thread_id == thread_id, visible_messages())
+        .order_by(Message.date_utc, Message.id)
+    ).all()
+    return reply_order(list(messages))
