@@ -3,7 +3,6 @@ served on 127.0.0.1 with the demo archive. Screenshots go to test-output/screens
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,8 +171,3 @@ def test_an_editor_records_a_decision_and_links_the_debate(live_url: str, browse
     assert reader.get_by_role("button", name="Suggest discussions").count() == 0
     reader.goto(thread_url)
     assert reader.get_by_text("Link this thread to a decision").count() == 0
-
-
-def test_chromium_is_never_downloaded() -> None:
-    """The suite drives the system browser; a Playwright-managed download would be a bug."""
-    assert shutil.which("chromium") or CHROMIUM.exists()
