@@ -7,14 +7,13 @@ relevance order asks Whoosh to score, and then only enough hits for the page.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import numpy as np
 from markupsafe import Markup
 from whoosh.lang.porter import stem
 from whoosh.query import Query
@@ -161,22 +160,30 @@ def _run(
     include_hidden: bool,
 ) -> SearchResults:
     query = bound_expansions(query, snapshot.searcher.reader())
-    mask = snapshot.mask(allowed, include_hidden)
-    docs = set(snapshot.docs(query)) - mask
+    matches = snapshot.evaluator.matches(query)
+    docs = np.flatnonzero(matches.found & ~snapshot.hidden_from(allowed, include_hidden))
     wanted = empty.page * empty.per_page
-    ranked = _ranked(snapshot, query, empty.sort, docs, mask, None if empty.grouped else wanted)
-    per_thread: Counter[str] = Counter()
+    per_group: np.ndarray | None = None
     if empty.grouped:
-        per_thread = Counter(_thread_of(snapshot, docnum) for docnum in docs)
-        total = len(per_thread)
-        chosen = _first_per_thread(snapshot, ranked, wanted)
+        ranked = _ranked(snapshot, docs, matches.score, empty.sort, None)
+        _groups, first = np.unique(snapshot.groups[ranked], return_index=True)
+        total = int(first.size)
+        chosen = ranked[np.sort(first)[:wanted]]
+        per_group = np.bincount(snapshot.groups[docs])
     else:
-        total = len(docs)
-        chosen = list(ranked)
+        total = int(docs.size)
+        chosen = _ranked(snapshot, docs, matches.score, empty.sort, wanted)
     highlighter = Highlighter(_matched_terms(snapshot, query))
+    relevance = empty.sort == "relevance"
     hits = [
-        _hit(snapshot, docnum, score, highlighter, per_thread)
-        for docnum, score in chosen[wanted - empty.per_page : wanted]
+        _hit(
+            snapshot,
+            docnum,
+            float(matches.score[docnum]) if relevance else None,
+            highlighter,
+            1 if per_group is None else int(per_group[snapshot.groups[docnum]]),
+        )
+        for docnum in chosen[wanted - empty.per_page : wanted].tolist()
     ]
     return replace(
         empty,
@@ -188,60 +195,30 @@ def _run(
 
 
 def _ranked(
-    snapshot: Snapshot,
-    query: Query,
-    sort: str,
-    docs: set[int],
-    mask: set[int],
-    limit: int | None,
-) -> Iterator[tuple[int, float | None]]:
-    """(document, score) best first: `limit` of them, or as many as the caller takes."""
-    if sort != "relevance":
-        when = snapshot.column("ts").__getitem__
-        newest = sort == "newest"
-        if limit is None:
-            order = sorted(docs, key=when, reverse=newest)
-        else:
-            order = (heapq.nlargest if newest else heapq.nsmallest)(limit, docs, key=when)
-        yield from ((docnum, None) for docnum in order)
-        return
-    # Whoosh scores only what it must for `limit` hits; grouping asks for more in rounds.
-    step = limit or 200
-    done = 0
-    while True:
-        results = snapshot.searcher.search(query, limit=step, mask=mask or None)
-        for hit in results[done:]:
-            yield hit.docnum, hit.score
-        if limit is not None or results.scored_length() < step:
-            return
-        done, step = step, step * 4
+    snapshot: Snapshot, docs: np.ndarray, score: np.ndarray, sort: str, limit: int | None
+) -> np.ndarray:
+    """`docs` best first (the highest score, or the newest or oldest date; ties by document
+    number, as Whoosh orders them): the first `limit`, or all."""
+    if sort == "relevance":
+        key = -score[docs]
+    else:
+        when = snapshot.timestamps[docs]
+        key = -when if sort == "newest" else when
+    if limit is not None and limit < docs.size:
+        # Only documents up to the limit-th key can make the page; ties there all stay in.
+        bound = np.partition(key, limit - 1)[limit - 1]
+        near = key <= bound
+        docs, key = docs[near], key[near]
+    return docs[np.lexsort((docs, key))][:limit]
 
 
-def _first_per_thread(
-    snapshot: Snapshot, ranked: Iterator[tuple[int, float | None]], wanted: int
-) -> list[tuple[int, float | None]]:
-    seen: set[str] = set()
-    chosen: list[tuple[int, float | None]] = []
-    for docnum, score in ranked:
-        thread = _thread_of(snapshot, docnum)
-        if thread not in seen:
-            seen.add(thread)
-            chosen.append((docnum, score))
-            if len(chosen) == wanted:
-                break
-    return chosen
-
-
-def _thread_of(snapshot: Snapshot, docnum: int) -> str:
-    """The thread's database id; a message without one is a thread of its own."""
-    return snapshot.column("thread")[docnum] or f"message {docnum}"
-
-
-def _facets(snapshot: Snapshot, docs: set[int]) -> Facets:
+def _facets(snapshot: Snapshot, docs: np.ndarray) -> Facets:
     def count(field: str) -> Counter[str]:
-        counts = Counter(map(snapshot.column(field).__getitem__, docs))
-        counts.pop("", None)
-        return counts
+        codes, labels = snapshot.codes(field)
+        counts = np.bincount(codes[docs], minlength=len(labels))
+        found = Counter({labels[i]: int(counts[i]) for i in np.flatnonzero(counts).tolist()})
+        found.pop("", None)
+        return found
 
     return Facets(
         lists=dict(count("list").most_common()),
@@ -269,7 +246,7 @@ def _hit(
     docnum: int,
     score: float | None,
     highlighter: Highlighter,
-    per_thread: Counter[str],
+    matches: int,
 ) -> Hit:
     stored = snapshot.searcher.stored_fields(docnum)
     thread = stored.get("thread", "")
@@ -284,7 +261,7 @@ def _hit(
         subject=stored.get("title", ""),
         snippet=highlighter.snippet(stored.get("own", "")),
         score=score,
-        matches=per_thread.get(_thread_of(snapshot, docnum), 1),
+        matches=matches,
         stance=stored.get("stance"),
         vote=stored.get("vote"),
     )

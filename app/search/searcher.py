@@ -6,101 +6,95 @@ instead of being reopened for every request.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh.qparser import MultifieldParser
-from whoosh.query import And, AndNot, Not, Or, Query, Term
 from whoosh.searching import Searcher
 
+from app.search.evaluate import Evaluator
 from app.search.query import make_parser
 from app.search.store import IndexCorrupt, SearchIndexError, current_generation, open_generation
-
-#: Document sets of this many terms are kept per state of the index (each at most one int
-#: per document: a few MB for the commonest words of a large archive).
-TERM_CACHE = 512
 
 
 class Snapshot:
     """One consistent state of the index with what is derived from it: the parser (open
-    date ranges end at the years it holds), per-document columns for facets and grouping,
-    and the documents masked for each kind of reader."""
+    date ranges end at the years it holds), the evaluator with its cached postings, the
+    sortable fields as arrays for ordering, grouping and facets, and the documents hidden
+    from each kind of reader."""
 
     def __init__(self, folder: Path, searcher: Searcher) -> None:
         self.folder = folder
         self.searcher = searcher
+        self.evaluator = Evaluator(searcher)
         years = sorted(int(y) for y in searcher.reader().field_terms("year") if y.isdigit())
         now = datetime.now(UTC).year
         self.parser: MultifieldParser = make_parser(
             searcher.schema, (years[0], years[-1]) if years else (now, now)
         )
-        self._columns: dict[str, list[Any]] = {}
-        self._term_docs: OrderedDict[tuple[str, str], frozenset[int]] = OrderedDict()
-        self._masks: dict[tuple[frozenset[str], bool], set[int]] = {}
+        self._codes: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._timestamps: np.ndarray | None = None
+        self._groups: np.ndarray | None = None
+        self._masks: dict[tuple[frozenset[str], bool], np.ndarray] = {}
 
-    def column(self, field: str) -> list[Any]:
+    def _column(self, field: str) -> list[Any]:
         """The value of a sortable field for every document number (segment by segment, so
         a segment written without that column still lines up)."""
-        values = self._columns.get(field)
-        if values is None:
-            default = 0 if field == "ts" else ""  # never used while documents carry all
-            values = []
-            for reader, _offset in self.searcher.reader().leaf_readers():
-                count = reader.doc_count_all()
-                if reader.has_column(field):
-                    segment = list(reader.column_reader(field))
-                    values.extend(segment[:count] + [default] * (count - len(segment)))
-                else:
-                    values.extend([default] * count)
-            self._columns[field] = values
+        default = 0 if field == "ts" else ""  # never used while documents carry all
+        values: list[Any] = []
+        for reader, _offset in self.searcher.reader().leaf_readers():
+            count = reader.doc_count_all()
+            if reader.has_column(field):
+                segment = list(reader.column_reader(field))
+                values.extend(segment[:count] + [default] * (count - len(segment)))
+            else:
+                values.extend([default] * count)
         return values
 
-    def docs(self, query: Query) -> set[int] | frozenset[int]:
-        """The documents matching `query`, unscored. Boolean structure is worked out with
-        set operations over per-term document sets (cached for this state of the index:
-        common words recur across queries); Whoosh's union and intersection matchers step
-        through postings one document at a time in Python, which costs far more."""
-        if isinstance(query, Term):
-            return self._docs_of_term(query.fieldname, query.text)
-        if isinstance(query, Or):
-            return set().union(*(self.docs(q) for q in query.subqueries))
-        if isinstance(query, And):
-            wanted = [q for q in query.subqueries if not isinstance(q, Not)]
-            unwanted = [q.query for q in query.subqueries if isinstance(q, Not)]
-            if wanted:
-                found = set.intersection(*sorted((set(self.docs(q)) for q in wanted), key=len))
-                return found.difference(*(self.docs(q) for q in unwanted))
-        if isinstance(query, AndNot):
-            return set(self.docs(query.a)) - self.docs(query.b)
-        return set(self.searcher.docs_for_query(query))
-
-    def _docs_of_term(self, field: str, text: str | bytes) -> frozenset[int]:
-        key = (field, text.decode() if isinstance(text, bytes) else text)
-        found = self._term_docs.get(key)
+    def codes(self, field: str) -> tuple[np.ndarray, list[str]]:
+        """A string field as a code per document and the value each code stands for."""
+        found = self._codes.get(field)
         if found is None:
-            found = frozenset(self.searcher.docs_for_query(Term(*key)))
-            self._term_docs[key] = found
-            if len(self._term_docs) > TERM_CACHE:
-                self._term_docs.popitem(last=False)
-        else:
-            self._term_docs.move_to_end(key)
+            numbering: dict[str, int] = {}
+            codes = [numbering.setdefault(value, len(numbering)) for value in self._column(field)]
+            found = (np.array(codes, dtype=np.int32), list(numbering))
+            self._codes[field] = found
         return found
 
-    def mask(self, allowed_lists: set[str], include_hidden: bool) -> set[int]:
-        """Documents this reader must not see: lists they may not read and, unless they may
-        see them, hidden messages. Shared between searches: callers must not change it."""
+    @property
+    def timestamps(self) -> np.ndarray:
+        """Each document's date, UTC seconds (0 when unknown)."""
+        if self._timestamps is None:
+            self._timestamps = np.array(self._column("ts"), dtype=np.int64)
+        return self._timestamps
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Each document's thread as a number; a message without a thread is a group alone."""
+        if self._groups is None:
+            codes, labels = self.codes("thread")
+            alone = codes == (labels.index("") if "" in labels else -1)
+            self._groups = np.where(alone, np.arange(codes.size) + len(labels), codes)
+        return self._groups
+
+    def hidden_from(self, allowed_lists: set[str], include_hidden: bool) -> np.ndarray:
+        """Documents this reader must not see (True): lists they may not read and, unless
+        they may see them, hidden messages. Shared between searches: callers must not
+        change it."""
         excluded = frozenset(set(self.searcher.reader().field_terms("list")) - allowed_lists)
         key = (excluded, include_hidden)
         masked = self._masks.get(key)
         if masked is None:
-            terms = [Term("list", name) for name in excluded]
+            masked = np.zeros(self.evaluator.size, dtype=bool)
+            terms = [("list", name) for name in excluded]
             if not include_hidden:
-                terms.append(Term("hidden", "yes"))
-            masked = {d for t in terms for d in self.searcher.docs_for_query(t)}
+                terms.append(("hidden", "yes"))
+            for field, text in terms:
+                masked[self.evaluator.term(field, text).docs] = True
             self._masks[key] = masked
         return masked
 
