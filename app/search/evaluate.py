@@ -86,11 +86,14 @@ class Evaluator:
             return self._dense(self._empty(), 1.0)
         if isinstance(query, Every):
             return Matches(self.live.copy(), np.zeros(self.size, dtype=np.float32))
-        if isinstance(query, Not):
-            excluded = self.matches(query.query).found
-            return Matches(self.live & ~excluded, np.zeros(self.size, dtype=np.float32))
+        if isinstance(query, Not):  # Whoosh scores what a negation lets through as 1
+            found = self.live & ~self.matches(query.query).found
+            return Matches(found, np.where(found, np.float32(query.boost), np.float32(0)))
         if isinstance(query, And):
-            return self._all_of(query)
+            parts = [self.matches(q) for q in query.subqueries]
+            found = reduce(np.logical_and, (p.found for p in parts), self.live)
+            score = sum(p.score for p in parts) * np.float32(query.boost)
+            return Matches(found, np.where(found, score, np.float32(0)))
         if isinstance(query, Or):
             parts = [self.matches(q) for q in query.subqueries]
             found = reduce(np.logical_or, (p.found for p in parts))
@@ -111,16 +114,6 @@ class Evaluator:
         found = np.zeros(self.size, dtype=bool)
         found[np.fromiter(self.searcher.docs_for_query(query), dtype=np.int64)] = True
         return Matches(found & self.live, np.zeros(self.size, dtype=np.float32))
-
-    def _all_of(self, query: And) -> Matches:
-        wanted = [q for q in query.subqueries if not isinstance(q, Not)]
-        unwanted = [q.query for q in query.subqueries if isinstance(q, Not)]
-        parts = [self.matches(q) for q in wanted]
-        found = reduce(np.logical_and, (p.found for p in parts), self.live)
-        for q in unwanted:
-            found = found & ~self.matches(q).found
-        score = sum(p.score for p in parts) * np.float32(query.boost)
-        return Matches(found, np.where(found, score, np.float32(0)))
 
     def _dense(self, postings: Postings, boost: float) -> Matches:
         found = np.zeros(self.size, dtype=bool)
