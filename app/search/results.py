@@ -277,9 +277,11 @@ def _suggest(snapshot: Snapshot, query: str) -> str | None:
         stemmed = stem(word.lower())
         if word in _OPERATORS or any(reader.doc_frequency(f, stemmed) for f in DEFAULT_FIELDS):
             return word
-        # One edit away first: the common typo, and far cheaper than searching two away.
-        better = corrector.suggest(word.lower(), limit=1, maxdist=1) or corrector.suggest(
-            word.lower(), limit=1, maxdist=2
+        # One edit away first: the common typo, and cheaper than searching two away. Only
+        # words with the same first letter are tried: Whoosh compares the typo with every
+        # candidate in Python (100 ms over all subject words, under 10 ms over one letter's).
+        better = corrector.suggest(word.lower(), limit=1, maxdist=1, prefix=1) or (
+            corrector.suggest(word.lower(), limit=1, maxdist=2, prefix=1)
         )
         return better[0] if better else word
 
