@@ -13,6 +13,7 @@ to Whoosh's own matching, unscored.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 from typing import NamedTuple
@@ -136,12 +137,12 @@ class Evaluator:
         key = ("phrase", field, tuple(words), slop)
         return self._cached(key, lambda: self._read_phrase(field, list(words), slop))
 
-    def _cached(self, key: tuple[object, ...], read: object) -> Postings:
+    def _cached(self, key: tuple[object, ...], read: Callable[[], Postings]) -> Postings:
         found = self._cache.get(key)
         if found is not None:
             self._cache.move_to_end(key)
             return found
-        found = read()  # type: ignore[operator]
+        found = read()
         self._cache[key] = found
         self._cached_bytes += found.nbytes
         while self._cached_bytes > self.budget and len(self._cache) > 1:
