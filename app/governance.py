@@ -30,6 +30,7 @@ from app.models import (
     thread_tags,
     utcnow,
 )
+from app.threads import refresh_thread_stats
 
 LINK_STATES = ("confirmed", "suggested", "dismissed")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,49}$")
@@ -437,6 +438,8 @@ def set_hidden(
         return
     message.hidden = hidden
     _touch(session, message.thread_id)
+    if message.thread_id is not None:
+        refresh_thread_stats(session, {message.thread_id})
     record(
         session,
         "message.hidden" if hidden else "message.restored",

@@ -272,7 +272,8 @@ def refresh_thread_stats(
         for row in session.execute(
             select(
                 Message.thread_id,
-                func.count(Message.id).label("n"),
+                # Readers are told how many messages they can read: hidden ones don't count.
+                func.count(Message.id).filter(Message.hidden.is_(False)).label("n"),
                 func.min(Message.date_utc).label("first"),
                 func.max(Message.date_utc).label("last"),
             )

@@ -274,6 +274,18 @@ def test_hidden_messages_are_410_for_the_public_but_staff_can_restore(demo: Flas
     assert demo.test_client().get(f"/m/{TROY}").status_code == 200
 
 
+def test_a_hidden_message_is_not_counted_in_its_thread(demo: Flask) -> None:
+    editor = signed_in(demo, "editor")
+    count = re.compile(r"(\d+) messages?, ")
+    before = int(count.findall(demo.test_client().get(SEED).get_data(as_text=True))[0])
+    editor.post(f"/m/{TROY}/hide", data={"csrf_token": csrf_token(editor), "note": "request"})
+    hidden = demo.test_client().get(SEED).get_data(as_text=True)
+    assert int(count.findall(hidden)[0]) == before - 1
+    editor.post(f"/m/{TROY}/restore", data={"csrf_token": csrf_token(editor)})
+    restored = demo.test_client().get(SEED).get_data(as_text=True)
+    assert int(count.findall(restored)[0]) == before
+
+
 def test_tag_pages_list_tagged_decisions_and_threads(demo: Flask) -> None:
     editor = signed_in(demo, "editor")
     editor.post(f"{SEED}/tags", data={"csrf_token": csrf_token(editor), "tags": "Interop, defcore"})
