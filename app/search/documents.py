@@ -80,6 +80,11 @@ def all_documents(session: Session) -> Iterator[Document]:
         last = rows[-1][0]
 
 
+def count_documents(session: Session) -> int:
+    """How many documents `all_documents` yields (one per stored message)."""
+    return session.scalar(select(func.count(Message.id))) or 0
+
+
 def thread_documents(session: Session, thread_ids: Iterable[int]) -> Iterator[Document]:
     """The messages of these threads (threading may have moved any of them)."""
     ids = sorted(set(thread_ids))

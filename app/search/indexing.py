@@ -12,9 +12,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from app.search.bulk import LIMIT_MB, write_generation
 from app.search.documents import (
     Document,
     all_documents,
+    count_documents,
     message_documents,
     thread_documents,
 )
@@ -28,10 +30,8 @@ from app.search.store import (
 
 #: How long a writer waits for another one (an ingest for a running reindex) by default.
 WRITER_TIMEOUT = 600.0
-#: Whoosh buffers this much per writer before flushing a segment.
-LIMIT_MB = 128
-#: A rebuild feeds two writer processes, one segment each (measured on 2 cores: 420 → 790
-#: documents/s); incremental batches are too small to repay starting processes.
+#: A rebuild larger than one segment writes its segments in this many worker processes;
+#: incremental batches are too small to repay starting processes.
 REBUILD_PROCS = 2
 
 
@@ -94,16 +94,12 @@ def _update(
 
 def _rebuild_locked(session: Session, index_dir: Path) -> int:
     folder, index = new_generation(index_dir)
-    writer = index.writer(limitmb=LIMIT_MB, procs=REBUILD_PROCS, multisegment=True)
-    count = 0
     try:
-        for document in all_documents(session):
-            writer.add_document(**document)
-            count += 1
+        count = write_generation(
+            index, all_documents(session), count_documents(session), procs=REBUILD_PROCS
+        )
     except BaseException:
-        writer.cancel()
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    writer.commit()
     make_current(index_dir, folder)
     return count

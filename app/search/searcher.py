@@ -41,15 +41,15 @@ class Snapshot:
         self._groups: np.ndarray | None = None
         self._masks: dict[tuple[frozenset[str], bool], np.ndarray] = {}
 
-    def _column(self, field: str) -> list[Any]:
+    def _column(self, field: str, default: Any, translate: bool = True) -> list[Any]:
         """The value of a sortable field for every document number (segment by segment, so
-        a segment written without that column still lines up)."""
-        default = 0 if field == "ts" else ""  # never used while documents carry all
+        a segment written without that column still lines up). Untranslated values are the
+        stored bytes, read in half the time."""
         values: list[Any] = []
         for reader, _offset in self.searcher.reader().leaf_readers():
             count = reader.doc_count_all()
             if reader.has_column(field):
-                segment = list(reader.column_reader(field))
+                segment = list(reader.column_reader(field, translate=translate))
                 values.extend(segment[:count] + [default] * (count - len(segment)))
             else:
                 values.extend([default] * count)
@@ -59,9 +59,12 @@ class Snapshot:
         """A string field as a code per document and the value each code stands for."""
         found = self._codes.get(field)
         if found is None:
-            numbering: dict[str, int] = {}
-            codes = [numbering.setdefault(value, len(numbering)) for value in self._column(field)]
-            found = (np.array(codes, dtype=np.int32), list(numbering))
+            numbering: dict[bytes, int] = {}
+            codes = [
+                numbering.setdefault(value, len(numbering))
+                for value in self._column(field, b"", translate=False)
+            ]
+            found = (np.array(codes, dtype=np.int32), [value.decode() for value in numbering])
             self._codes[field] = found
         return found
 
@@ -69,7 +72,7 @@ class Snapshot:
     def timestamps(self) -> np.ndarray:
         """Each document's date, UTC seconds (0 when unknown)."""
         if self._timestamps is None:
-            self._timestamps = np.array(self._column("ts"), dtype=np.int64)
+            self._timestamps = np.array(self._column("ts", 0), dtype=np.int64)
         return self._timestamps
 
     @property
