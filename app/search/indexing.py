@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.search.bulk import LIMIT_MB, write_generation
+from app.search.bulk import write_generation
 from app.search.documents import (
     Document,
     all_documents,
@@ -30,6 +30,13 @@ from app.search.store import (
 
 #: How long a writer waits for another one (an ingest for a running reindex) by default.
 WRITER_TIMEOUT = 600.0
+#: Whoosh's memory limit per writer, in its own accounting (real use is about twice that).
+#: Past it, a writer spills its postings to disk and merges them back at commit, which
+#: nearly doubles the cost of each document.
+LIMIT_MB = 128
+#: A rebuild's segments have at most this many documents: on the twisted-python archive,
+#: 5,000 documents fill about 110 of those 128 MB.
+SEGMENT_SIZE = 5000
 #: A rebuild larger than one segment writes its segments in this many worker processes;
 #: incremental batches are too small to repay starting processes.
 REBUILD_PROCS = 2
@@ -96,7 +103,12 @@ def _rebuild_locked(session: Session, index_dir: Path) -> int:
     folder, index = new_generation(index_dir)
     try:
         count = write_generation(
-            index, all_documents(session), count_documents(session), procs=REBUILD_PROCS
+            index,
+            all_documents(session),
+            count_documents(session),
+            procs=REBUILD_PROCS,
+            segment_size=SEGMENT_SIZE,
+            limit_mb=LIMIT_MB,
         )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
