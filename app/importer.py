@@ -12,13 +12,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from app.models import IngestRun, Message, utcnow
 from app.positions import derive_positions
 from app.search import index_threads
+from app.search.background import BackgroundIndexer
 from app.settings import Settings
 from app.store import Account, BatchStore, Outcome
 from ingest.parse import parse_message
@@ -107,6 +108,9 @@ def run_ingest(
                     log.info("%s: %d/%d files, %d messages read", path, done, len(files), read)
             index.add(session, _commit_batch(session, store, batch, account, run), len(batch))
             index.flush(session)
+        except BaseException:
+            index.stop()
+            raise
         finally:
             bar.close()
         run.finished_at = run.indexed_at = utcnow()
@@ -117,26 +121,46 @@ def run_ingest(
 class PendingIndex:
     """Threads whose index documents are stale, written out every `every` messages.
 
-    Each index commit writes and merges a segment, so one update per few thousand messages
-    costs far less than one per batch. What is pending when a run is killed is caught up
-    by the next ingest (see ``catch_up_index``)."""
+    Each index commit writes a segment, so one update per few thousand messages costs far
+    less than one per batch. A run that gets that far hands its updates to a background
+    indexer and goes on storing while they are written (two cores do the work of one); a
+    shorter run indexes once, at the end, in this process. What is pending when a run is
+    killed is caught up by the next ingest (see ``catch_up_index``)."""
 
     def __init__(self, index_dir: Path, every: int) -> None:
         self.index_dir = index_dir
         self.every = every
         self.threads: set[int] = set()
         self.messages = 0
+        self.worker: BackgroundIndexer | None = None
 
     def add(self, session: Session, threads: set[int], messages: int) -> None:
         self.threads |= threads
         self.messages += messages
         if self.messages >= self.every:
-            self.flush(session)
+            if self.worker is None:
+                engine = session.get_bind()
+                assert isinstance(engine, Engine)
+                self.worker = BackgroundIndexer(engine, self.index_dir)
+            self.worker.submit(self.threads)
+            self.threads, self.messages = set(), 0
 
     def flush(self, session: Session) -> None:
-        if self.threads:
+        """Index what is pending and return once the index has everything added so far."""
+        if self.worker is not None:
+            if self.threads:
+                self.worker.submit(self.threads)
+            self.worker.close()
+            self.worker = None
+        elif self.threads:
             index_threads(session, self.index_dir, self.threads)
         self.threads, self.messages = set(), 0
+
+    def stop(self) -> None:
+        """Abandon the background work (the run is failing): the next ingest catches up."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
 
 
 def catch_up_index(session: Session, index_dir: Path) -> None:

@@ -21,13 +21,18 @@ import sys
 import time
 from pathlib import Path
 
+from flask import Flask
+from sqlalchemy import select
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app, settings_of  # noqa: E402
 from app.db import upgrade  # noqa: E402
 from app.importer import run_ingest  # noqa: E402
-from app.search import index_of, rebuild, search  # noqa: E402
+from app.models import Message  # noqa: E402
+from app.search import index_of, index_threads, rebuild, search  # noqa: E402
+from app.search.store import open_current  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"
 
@@ -126,10 +131,11 @@ def ensure_archive(home: Path) -> None:
 
 def bench_build(home: Path) -> None:
     app = create_app({"home": str(home), "database_url": ""})
+    index_dir = settings_of(app).index_dir
     cpu = _cpu_seconds()
     started = time.perf_counter()
     with app.extensions["quorum.sessionmaker"]() as session:
-        count = rebuild(session, settings_of(app).index_dir)
+        count = rebuild(session, index_dir)
     elapsed = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -138,6 +144,34 @@ def bench_build(home: Path) -> None:
         f"reindex: {count} documents in {elapsed:.1f}s = {count / elapsed:.0f} documents/s"
         f" ({cpu:.0f} CPU s over all processes: {count / cpu:.0f} documents per CPU second);"
         f" peak RSS {own:.0f} MB (writer processes {writers:.0f} MB)"
+    )
+    bench_update_after_rebuild(app, index_dir)
+
+
+def bench_update_after_rebuild(app: Flask, index_dir: Path) -> None:
+    """What the next ingest batch costs the fresh index: the threads of the newest
+    `index_every` messages, rewritten in one commit (which must not merge the rebuild's
+    segments)."""
+    newest = settings_of(app).ingest.index_every
+    with app.extensions["quorum.sessionmaker"]() as session:
+        threads = set(
+            session.scalars(
+                select(Message.thread_id)
+                .where(Message.thread_id.is_not(None))
+                .order_by(Message.id.desc())
+                .limit(newest)
+            )
+        )
+        before = len(open_current(index_dir)._segments())
+        cpu = _cpu_seconds()
+        started = time.perf_counter()
+        count = index_threads(session, index_dir, threads)
+        elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu
+    after = len(open_current(index_dir)._segments())
+    print(
+        f"update after reindex: {count} documents of the threads of the newest {newest}"
+        f" messages in {elapsed:.1f}s ({cpu:.1f} CPU s); segments {before} → {after}"
     )
 
 
