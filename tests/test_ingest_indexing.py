@@ -1,16 +1,25 @@
-"""Ingest keeps the search index in step, in few large updates, and an interrupted run's
-threads are indexed by the next ingest."""
+"""Ingest keeps the search index in step, in few large updates written by a background
+process while the ingest goes on, and an interrupted run's threads are indexed by the next
+ingest."""
 
 from __future__ import annotations
 
+import multiprocessing
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
-from app import importer
+from app import create_app, importer
+from app.db import upgrade
+from app.models import IngestRun
 from app.search import index_of, search
+from app.search.background import BackgroundIndexer
 from tests.conftest import EXAMPLES, run_cli
+from tests.test_search_index import mbox
 
 
 def one_message(path: Path, mid: str, word: str) -> Path:
@@ -49,3 +58,97 @@ def test_an_interrupted_runs_threads_are_indexed_by_the_next_ingest(
     run_cli(sqlite_app, "ingest", str(one_message(tmp_path / "b.mbox", "b", "beta")))
     assert found(sqlite_app, "supportive") == 1
     assert found(sqlite_app, "beta") == 1
+
+
+@pytest.fixture
+def index_every_10(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app (each database) committing every 5 messages and updating the index every 10."""
+    app = create_app(
+        {
+            "home": str(tmp_path / "home"),
+            "database_url": database_url,
+            "ingest": {"batch_size": 5, "index_every": 10},
+        }
+    )
+    upgrade(app.extensions["quorum.engine"])
+    yield app
+    app.extensions["quorum.engine"].dispose()
+
+
+class RecordingIndexer(BackgroundIndexer):
+    """The real background indexer, noting what it was given."""
+
+    started: ClassVar[list[RecordingIndexer]] = []
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.jobs: list[set[int]] = []
+        RecordingIndexer.started.append(self)
+
+    def submit(self, thread_ids: Iterable[int]) -> None:
+        self.jobs.append(set(thread_ids))
+        super().submit(thread_ids)
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[RecordingIndexer]:
+    RecordingIndexer.started = []
+    monkeypatch.setattr(importer, "BackgroundIndexer", RecordingIndexer)
+    return RecordingIndexer.started
+
+
+def runs(app: Flask) -> list[IngestRun]:
+    with app.extensions["quorum.sessionmaker"]() as session:
+        return list(session.scalars(select(IngestRun).order_by(IngestRun.id)))
+
+
+def test_a_long_ingest_is_indexed_by_one_background_process_and_ends_complete(
+    index_every_10: Flask,
+    tmp_path: Path,
+    recorded: list[RecordingIndexer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_here(*_args: object) -> int:
+        raise AssertionError("the ingest process itself indexed")
+
+    monkeypatch.setattr(importer, "index_threads", not_here)
+    result = run_cli(index_every_10, "ingest", str(mbox(tmp_path / "a.mbox", 43)), "--list", "l")
+    assert result.exit_code == 0, result.output
+    [indexer] = recorded
+    assert [len(job) for job in indexer.jobs] == [10, 10, 10, 10, 3]  # one thread per message
+    assert search(index_of(index_every_10), "common").total == 43
+    assert runs(index_every_10)[-1].indexed_at is not None
+    assert multiprocessing.active_children() == []
+
+
+def test_a_short_ingest_indexes_in_its_own_process(
+    index_every_10: Flask, tmp_path: Path, recorded: list[RecordingIndexer]
+) -> None:
+    run_cli(index_every_10, "ingest", str(mbox(tmp_path / "a.mbox", 9)), "--list", "l")
+    assert recorded == []
+    assert search(index_of(index_every_10), "common").total == 9
+
+
+def test_a_run_that_fails_while_the_background_process_indexes_is_caught_up(
+    index_every_10: Flask,
+    tmp_path: Path,
+    recorded: list[RecordingIndexer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def killed(self: importer.PendingIndex, session: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C after the last batch, before the index caught up
+
+    with monkeypatch.context() as patch:
+        patch.setattr(importer.PendingIndex, "flush", killed)
+        interrupted = run_cli(
+            index_every_10, "ingest", str(mbox(tmp_path / "a.mbox", 43)), "--list", "l"
+        )
+        assert interrupted.exit_code != 0
+    assert len(recorded) == 1
+    assert multiprocessing.active_children() == []  # the indexer was stopped with the run
+    assert search(index_of(index_every_10), "common").total < 43
+    assert runs(index_every_10)[-1].indexed_at is None
+
+    run_cli(index_every_10, "ingest", str(one_message(tmp_path / "b.mbox", "b", "beta")))
+    assert search(index_of(index_every_10), "common").total == 43
+    assert all(run.indexed_at is not None for run in runs(index_every_10))
