@@ -209,6 +209,8 @@ def bench_queries(home: Path, rounds: int) -> None:
     )
     worst = sorted(slowest.items(), key=lambda kv: -kv[1])[:5]
     print("slowest: " + ", ".join(f"{q!r} {ms:.0f} ms" for q, ms in worst))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this process: {peak:.0f} MB (with --skip-build: the searching process)")
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -20,22 +19,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.codec import base as whoosh_codec
-from whoosh.filedb.filestore import FileStorage
 from whoosh.index import Index
 
+from app.search import whoosh_repairs  # noqa: F401  (before any index is opened)
 from app.search.schema import SCHEMA_VERSION, build_schema
-
-
-def _segment_id(_cls: type, size: int = 16) -> str:
-    return secrets.token_hex(size // 2)
-
-
-# Whoosh names new segments from the global `random` generator. Anything in the process
-# that seeds it (Hypothesis does, for every example it runs) makes a later writer draw a
-# name already on disk and fail while assembling the segment; names from the operating
-# system's generator cannot repeat that way.
-whoosh_codec.Segment._random_id = classmethod(_segment_id)  # type: ignore[assignment]
 
 POINTER = "CURRENT"
 LOCK = "writer.lock"
@@ -67,25 +54,19 @@ def current_generation(index_dir: Path) -> Path:
     return index_dir / name
 
 
-def open_generation(folder: Path, *, mapped: bool = True) -> Index:
-    """Open one generation, turning Whoosh's failures into IndexCorrupt.
-
-    Whoosh reads a memory-mapped segment by copying each of its files it opens into memory
-    (a BytesIO over the map). Writers pass ``mapped=False``: replacing documents looks up
-    their keys in every segment, and copying every segment's postings for that cost an
-    update of 2,400 documents 475 MB (twisted-python archive); read from the files, it
-    costs 3 MB, in the same time."""
+def open_generation(folder: Path) -> Index:
+    """Open one generation, turning Whoosh's failures into IndexCorrupt."""
     if not (folder / f"schema-{SCHEMA_VERSION}").exists():
         raise IndexCorrupt(f"the search index in {folder} is incomplete or outdated: {FIX}")
     try:
-        return FileStorage(str(folder), supports_mmap=mapped).open_index()
+        return whoosh_index.open_dir(str(folder))
     except Exception as exc:  # Whoosh raises many types (EmptyIndexError, EOFError, …)
         raise IndexCorrupt(f"the search index in {folder} cannot be read ({exc}): {FIX}") from exc
 
 
 def open_current(index_dir: Path) -> Index:
     """The generation readers use, opened for writing to it."""
-    return open_generation(current_generation(index_dir), mapped=False)
+    return open_generation(current_generation(index_dir))
 
 
 def new_generation(index_dir: Path) -> tuple[Path, Index]:

@@ -1,0 +1,67 @@
+"""Reading a memory-mapped index copies nothing but what is read (see
+app.search.whoosh_repairs)."""
+
+from __future__ import annotations
+
+import io
+import random
+import tracemalloc
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from whoosh import index as whoosh_index
+from whoosh.fields import STORED, TEXT, Schema
+from whoosh.qparser import QueryParser
+
+from app.search.store import open_generation
+from app.search.whoosh_repairs import MappedFile
+
+# (operation, argument): what Whoosh's readers do with the file they are handed.
+OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("read"), st.integers(-1, 300)),
+        st.tuples(st.just("readline"), st.integers(-1, 300)),
+        st.tuples(st.just("seek"), st.integers(0, 1200)),
+        st.tuples(st.just("seek_end"), st.integers(-600, 0)),
+        st.tuples(st.just("tell"), st.just(0)),
+    ),
+    max_size=30,
+)
+
+
+@given(data=st.binary(max_size=1000) | st.text(max_size=400).map(str.encode), ops=OPERATIONS)
+def test_a_mapped_file_reads_as_a_bytes_io_does(data: bytes, ops: list[tuple[str, int]]) -> None:
+    mapped, expected = MappedFile(memoryview(data)), io.BytesIO(data)
+    for operation, argument in ops:
+        if operation == "seek_end":
+            assert mapped.seek(argument, 2) == expected.seek(max(argument, -len(data)), 2)
+        elif operation == "tell":
+            assert mapped.tell() == expected.tell()
+        else:
+            method = operation
+            assert getattr(mapped, method)(argument) == getattr(expected, method)(argument)
+
+
+def test_searching_a_mapped_index_does_not_copy_it_into_memory(tmp_path: Path) -> None:
+    schema = Schema(body=TEXT(stored=True), padding=STORED())
+    index = whoosh_index.create_in(str(tmp_path), schema)
+    writer = index.writer()
+    noise = random.Random(5)
+    for n in range(200):
+        padding = noise.randbytes(50_000).hex()  # stored fields are compressed: not "xxx…"
+        writer.add_document(body=f"message {n} about the reactor", padding=padding)
+    writer.commit()
+    (tmp_path / "schema-3").touch()
+    segment_files = sum(f.stat().st_size for f in tmp_path.glob("*.seg"))
+    assert segment_files > 10_000_000  # one compound segment, memory-mapped when opened
+
+    tracemalloc.start()
+    with open_generation(tmp_path).searcher() as searcher:
+        hits = searcher.search(QueryParser("body", schema).parse("reactor"), limit=3)
+        found = [hit["body"] for hit in hits]
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    assert len(found) == 3
+    assert peak < segment_files / 10  # Whoosh's BytesIO copied the stored fields' whole file
