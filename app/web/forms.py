@@ -36,7 +36,7 @@ class DecisionForm(FlaskForm):  # type: ignore[misc]
     decided_by = StringField(
         "Decided by (e.g. Board of Directors)", validators=[Optional(), Length(max=200)]
     )
-    status = SelectField("Status", choices=[(s, s) for s in DECISION_STATUSES])
+    status = SelectField("Status", choices=list(DECISION_STATUSES))
     decided_on = DateField("Decided on", validators=[Optional()])
     outcome = TextAreaField("Outcome", validators=[Optional()])
     rationale = TextAreaField("Rationale", validators=[Optional()])
@@ -47,7 +47,7 @@ class DecisionForm(FlaskForm):  # type: ignore[misc]
 
 class LinkForm(FlaskForm):  # type: ignore[misc]
     decision = SelectField("Decision", coerce=int)
-    relation = SelectField("Relation", choices=[(r, r) for r in LINK_RELATIONS])
+    relation = SelectField("Relation", choices=list(LINK_RELATIONS))
     note = StringField("Note", validators=[Optional(), Length(max=2000)])
 
 
@@ -57,17 +57,17 @@ class TagsForm(FlaskForm):  # type: ignore[misc]
 
 class CorrectionForm(FlaskForm):  # type: ignore[misc]
     participant = SelectField("Participant", coerce=int)
-    stance = SelectField("Stance", choices=[(s, s) for s in STANCES])
+    stance = SelectField("Stance", choices=list(STANCES))
     vote = StringField("Vote (optional)", validators=[Optional(), Length(max=16)])
     note = StringField("Why", validators=[DataRequired(), Length(max=2000)])
 
 
 class UserForm(FlaskForm):  # type: ignore[misc]
     name = StringField("User name", validators=[DataRequired(), Length(max=100)])
-    role = SelectField("Role", choices=[(r, r) for r in ROLES])
+    role = SelectField("Role", choices=list(ROLES))
     password = PasswordField("Password", validators=[DataRequired()])
 
 
 class UserUpdateForm(FlaskForm):  # type: ignore[misc]
-    role = SelectField("Role", choices=[(r, r) for r in ROLES])
+    role = SelectField("Role", choices=list(ROLES))
     active = BooleanField("Active")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from app.accounts import create_user, update_user
 from app.governance import (
@@ -63,7 +64,7 @@ def link_form() -> LinkForm:
     """The link form, its decision choices filled (newest first)."""
     form = LinkForm()
     form.decision.choices = [
-        (d.id, d.title)
+        SelectChoice(str(d.id), d.title)
         for d in db_session().scalars(select(Decision).order_by(Decision.updated_at.desc()))
     ]
     return form
@@ -138,7 +139,7 @@ def correct(name: str, key: str) -> Response:
     thread = _thread(name, key)
     back = url_for("browse.thread_page", name=name, key=url_key(thread.key))
     form = CorrectionForm()
-    form.participant.choices = [(int(request.form.get("participant", 0) or 0), "")]
+    form.participant.choices = [SelectChoice(str(int(request.form.get("participant", 0) or 0)))]
     if not form.validate_on_submit():
         flash("A correction needs a participant, a stance and a reason.", "error")
         return redirect(back)
