@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -54,32 +55,33 @@ def test_the_child_indexes_committed_threads_with_its_own_connection(
     assert search(index_of(sqlite_app), "common").total == 4
 
 
-def test_an_index_error_in_the_child_is_raised_in_the_parent(
-    sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def busy(*_args: object) -> int:
-        raise IndexBusy("the search index is being written by pid 1")
-
-    replace_indexing(monkeypatch, busy)
-    indexer = BackgroundIndexer(engine_of(sqlite_app), sqlite_app.config["QUORUM"].index_dir)
-    indexer.submit({1})
-    with pytest.raises(IndexBusy, match="pid 1"):
-        indexer.close()
+def _busy(*_args: object) -> int:
+    raise IndexBusy("the search index is being written by pid 1")
 
 
-def test_an_error_that_cannot_be_sent_arrives_as_its_description(
-    sqlite_app: Flask, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _unpicklable(*_args: object) -> int:
     class Unpicklable(Exception):  # a local class: pickle cannot name it
         pass
 
-    def fail(*_args: object) -> int:
-        raise Unpicklable("disk on fire")
+    raise Unpicklable("disk on fire")
 
-    replace_indexing(monkeypatch, fail)
+
+@pytest.mark.parametrize(
+    ("failure", "raised", "message"),
+    [(_busy, IndexBusy, "pid 1"), (_unpicklable, RuntimeError, "Unpicklable: disk on fire")],
+)
+def test_an_error_in_the_child_is_raised_in_the_parent(
+    sqlite_app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Callable[..., int],
+    raised: type[Exception],
+    message: str,
+) -> None:
+    """As itself, or as its description when it cannot be sent."""
+    replace_indexing(monkeypatch, failure)
     indexer = BackgroundIndexer(engine_of(sqlite_app), sqlite_app.config["QUORUM"].index_dir)
     indexer.submit({1})
-    with pytest.raises(RuntimeError, match="Unpicklable: disk on fire"):
+    with pytest.raises(raised, match=message):
         indexer.close()
 
 
