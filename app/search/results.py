@@ -1,8 +1,9 @@
 """Running a search: the one function behind the search page, the API and the CLI.
 
-Matching documents are collected once as a set (no scoring), which gives the exact total,
-the facets (counted over per-document columns) and the newest/oldest order cheaply; only a
-relevance order asks Whoosh to score, and then only enough hits for the page.
+The query is evaluated once over every document (``app.search.evaluate``: which matched,
+and their scores); the exact total, the facets (counted over per-document columns), the
+order (score, or date) and the grouping by thread all come from those arrays, and only the
+hits of the page are read from the index for their stored fields and snippets.
 """
 
 from __future__ import annotations
