@@ -9,10 +9,11 @@ without it.
 
 2. Reading memory-mapped segments. Whoosh reads each file of a mapped compound segment
    through a ``BytesIO`` built over the map, and building it copies the file: a process
-   that searches the twisted-python archive grew from 127 to 450 MB, every web worker
-   holding its own copy of the whole index, and a writer replacing 2,400 documents took
-   475 MB. `MappedFile` reads straight from the map, so the pages stay shared, clean and
-   the operating system's to drop; searches are as fast as before.
+   searching the twisted-python archive peaked at 473 MB instead of 198 MB
+   (``bench/search.py --skip-build``), every web worker holding its own copy of the whole
+   index, and a writer replacing 2,400 documents took 475 MB. `MappedFile` reads straight
+   from the map, so the pages stay shared, clean and the operating system's to drop;
+   searches are as fast as before.
 """
 
 from __future__ import annotations
