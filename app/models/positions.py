@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
@@ -34,6 +44,9 @@ class Position(Base):
     evidence_end: Mapped[int | None] = mapped_column(Integer)
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     method: Mapped[str] = mapped_column(String(64), default="")
+    #: The model abstained: ``stance`` is its best guess, shown as unsure and left out of
+    #: tallies until staff confirm or correct it.
+    unsure: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Whom each quoted segment is from (``app.positions.QuotedSource.as_dict``), in order.
     quoted: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -51,5 +64,10 @@ class PositionOverride(Base):
     stance: Mapped[str] = mapped_column(String(16))
     vote: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
+    #: The message whose machine position staff judged: with ``stance`` it is a training
+    #: label (a confirmation is a correction that agrees).
+    message_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), index=True
+    )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
