@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from app.db import make_engine, make_sessionmaker
+from app.secret_key import home_secret_key
 from app.settings import Settings, load_settings
 
 
@@ -14,7 +15,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app from settings (file < QUORUM_* environment < `config_overrides`)."""
     settings = load_settings(config_overrides)
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
-    app.config["SECRET_KEY"] = settings.secret_key or "development-only-not-secret"
+    app.config["SECRET_KEY"] = settings.secret_key or home_secret_key(settings.home)
     app.config["QUORUM"] = settings
     # Session cookies: never readable by scripts, not sent on cross-site requests, and only
     # over HTTPS outside development.

@@ -271,16 +271,82 @@ def users_token(name: str, label: str) -> None:
     click.echo(secret)
 
 
+@main.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of the lists.")
+@click.pass_context
+@with_appcontext
+def lists(ctx: click.Context, as_json: bool) -> None:
+    """Lists with their visibility and counts (`lists set` makes one private or public)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from app.lists import list_rows
+
+    sessions = _ready()
+    with sessions() as session:
+        rows = list_rows(session, settings_of(current_app).lists)
+    if as_json:
+        click.echo(json.dumps([row.as_dict() for row in rows]))
+        return
+    table = [("name", "visibility", "messages", "threads")] + [
+        (
+            row.name,
+            row.visibility if row.created else f"{row.visibility} (declared)",
+            str(row.messages),
+            str(row.threads),
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(4)]
+    for line in table:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        )
+
+
+@lists.command("set")
+@click.argument("name")
+@click.option("--private", "visibility", flag_value="private", help="Staff only.")
+@click.option("--public", "visibility", flag_value="public", help="Everyone.")
+@with_appcontext
+def lists_set(name: str, visibility: str | None) -> None:
+    """Make a list private or public (recorded in the audit log)."""
+    from sqlalchemy import select
+
+    from app.lists import set_visibility
+    from app.models import MailingList
+
+    if visibility is None:
+        raise click.UsageError("say --private or --public")
+    sessions = _ready()
+    with sessions() as session:
+        mailing_list = session.scalar(select(MailingList).where(MailingList.name == name.lower()))
+        if mailing_list is None:
+            click.echo(
+                f"quorum lists set: no list named {name!r} (to make a list private before"
+                f" its first ingest, declare it in the settings: [lists.{name.lower()}])",
+                err=True,
+            )
+            sys.exit(2)
+        changed = set_visibility(session, mailing_list, visibility, None)
+        session.commit()
+    click.echo(f"{mailing_list.name} is {'now' if changed else 'already'} {visibility}")
+
+
 @main.command(with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @pass_script_info
 def serve(info: ScriptInfo, host: str, port: int, workers: int) -> None:
-    """Serve the web app with gunicorn."""
-    from app.server import serve_forever
+    """Serve the web app with gunicorn (beyond loopback only with a real secret key)."""
+    from app.server import ServeRefused, check_serve_address, serve_forever
 
     app = info.load_app()
+    try:
+        check_serve_address(settings_of(app), host)
+    except ServeRefused as exc:
+        click.echo(f"quorum serve: {exc}", err=True)
+        sys.exit(2)
     # The schema is brought up to date inside an app context that ends before the workers
     # start: a context left open would be inherited by every worker, and every request
     # would then share one `g` (one database session, one caller identity).

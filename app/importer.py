@@ -83,6 +83,7 @@ def run_ingest(
             list_name,
             settings.ingest.subject_window_days,
             run_id=run.id,
+            lists=settings.lists,
         )
         index = PendingIndex(settings.index_dir, settings.ingest.index_every)
         bar = tqdm(total=len(files), unit="file", disable=not show_bar, dynamic_ncols=True)

@@ -16,6 +16,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "hide_messages": frozenset({"admin", "editor"}),
     "purge_messages": frozenset({"admin"}),
     "manage_users": frozenset({"admin"}),
+    "manage_lists": frozenset({"admin"}),
     "view_audit": frozenset({"admin"}),
 }
 assert all(roles <= set(ROLES) for roles in PERMISSIONS.values())

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+#: `quorum serve`'s default address, the base URL when none is configured.
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
 
 class SettingsError(RuntimeError):
@@ -32,13 +34,39 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    #: The page cache of each worker process holds at most this many bytes of pages...
+    page_cache_bytes: int = 64 * 1024 * 1024
+    #: ...and never a page larger than this: a huge message is rendered for each reader
+    #: rather than pinning its copies (one per query string) in memory.
+    page_cache_max_page_bytes: int = 2 * 1024 * 1024
+
+
+VISIBILITIES = ("public", "private")
+
+
+@dataclass(frozen=True)
+class ListSettings:
+    """A list declared in the settings, before or after its first ingest."""
+
+    #: The visibility the list is created with by its first ingest.
+    visibility: str = "public"
+    #: Whether mail may be filed into this list (when private) because its List-Id header
+    #: names it; otherwise only `quorum ingest --list NAME` stores mail in a private list.
+    accept_list_id: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str = "development"
     home: Path = Path("./var")
     database_url: str = ""
     secret_key: str = ""
+    public_base_url: str = ""
     ingest: IngestSettings = field(default_factory=IngestSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    lists: dict[str, ListSettings] = field(default_factory=dict)
 
     @property
     def production(self) -> bool:
@@ -47,6 +75,12 @@ class Settings:
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'quorum.sqlite3').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """Where readers reach the app: every absolute URL (feeds) starts with it, never
+        with the Host header a request claims."""
+        return (self.public_base_url or DEFAULT_BASE_URL).rstrip("/")
 
     @property
     def index_dir(self) -> Path:
@@ -65,6 +99,29 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"settings file not found: {path}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"settings file {path} is not valid TOML: {exc}") from exc
+
+
+def _list_settings(raw: dict[str, Any], config_path: Path) -> dict[str, ListSettings]:
+    """The `[lists.NAME]` tables, checked: a typo in a privacy setting must stop Quorum
+    rather than leave a list public."""
+    lists: dict[str, ListSettings] = {}
+    for name, table in raw.items():
+        if isinstance(table, ListSettings):
+            lists[name] = table
+            continue
+        where = f"[lists.{name}] in {config_path}"
+        if name != name.lower():
+            raise SettingsError(f"{where}: list names are lower case ({name.lower()!r})")
+        unknown = set(table) - {"visibility", "accept_list_id"}
+        if unknown:
+            raise SettingsError(f"{where}: unknown settings {', '.join(sorted(unknown))}")
+        declared = ListSettings(**table)
+        if declared.visibility not in VISIBILITIES:
+            raise SettingsError(f"{where}: visibility must be 'public' or 'private'")
+        if not isinstance(declared.accept_list_id, bool):
+            raise SettingsError(f"{where}: accept_list_id must be true or false")
+        lists[name] = declared
+    return lists
 
 
 def load_settings(
@@ -88,7 +145,10 @@ def load_settings(
     ingest = ingest_raw if isinstance(ingest_raw, IngestSettings) else IngestSettings(**ingest_raw)
     api_raw = raw.pop("api", {})
     api = api_raw if isinstance(api_raw, ApiSettings) else ApiSettings(**api_raw)
-    known = {"env", "home", "database_url", "secret_key"}
+    web_raw = raw.pop("web", {})
+    web = web_raw if isinstance(web_raw, WebSettings) else WebSettings(**web_raw)
+    lists = _list_settings(raw.pop("lists", {}), config_path)
+    known = {"env", "home", "database_url", "secret_key", "public_base_url"}
     unknown = set(raw) - known
     if unknown:
         raise SettingsError(f"unknown settings in {config_path}: {', '.join(sorted(unknown))}")
@@ -97,9 +157,18 @@ def load_settings(
         home=Path(raw.get("home", "./var")),
         database_url=str(raw.get("database_url", "")),
         secret_key=str(raw.get("secret_key", "")),
+        public_base_url=str(raw.get("public_base_url", "")),
         ingest=ingest,
         api=api,
+        web=web,
+        lists=lists,
     )
+    if settings.public_base_url and not settings.public_base_url.startswith(
+        ("http://", "https://")
+    ):
+        raise SettingsError(
+            f"public_base_url must start with http:// or https://, not {settings.public_base_url!r}"
+        )
     if settings.env not in {"development", "production"}:
         raise SettingsError(f"env must be 'development' or 'production', not {settings.env!r}")
     if settings.production and not settings.secret_key:

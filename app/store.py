@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from app.lists import new_list_visibility
 from app.models import (
     MailingList,
     Message,
@@ -26,6 +28,7 @@ from app.models import (
     ParticipantAddress,
     Rejection,
 )
+from app.settings import ListSettings
 from app.threads import Threader, header_parent, message_ancestry
 from ingest.copies import copy_rank, truncated_copy
 from ingest.pipermail_article import ARTICLE_DATE_SOURCE
@@ -97,10 +100,12 @@ class BatchStore:
         list_name: str | None,
         subject_window_days: int,
         run_id: int | None = None,
+        lists: Mapping[str, ListSettings] | None = None,
     ) -> None:
         self.session = session
         self.quarantine_dir = quarantine_dir
         self.list_name = list_name
+        self.lists = lists or {}
         self.subject_window_days = subject_window_days
         self.run_id = run_id
         self._lists: dict[str, MailingList] = {}
@@ -124,6 +129,10 @@ class BatchStore:
                     account.count(raw.source, "skipped")
                     continue
                 mailing_list = self._list_for(parsed, raw)
+                refusal = self._private_refusal(mailing_list, parsed)
+                if refusal is not None:
+                    self._quarantine(raw, refusal, account)
+                    continue
                 copies = copies_of.setdefault((mailing_list.id, parsed.message_id), [])
                 same = _same_message(copies, parsed)
                 if same is not None:
@@ -184,11 +193,29 @@ class BatchStore:
         if mailing_list is None:
             mailing_list = self.session.scalar(select(MailingList).where(MailingList.name == name))
             if mailing_list is None:
-                mailing_list = MailingList(name=name, visibility="public")
+                mailing_list = MailingList(
+                    name=name, visibility=new_list_visibility(self.lists, name)
+                )
                 self.session.add(mailing_list)
                 self.session.flush()
             self._lists[name] = mailing_list
         return mailing_list
+
+    def _private_refusal(self, mailing_list: MailingList, parsed: ParsedMessage) -> str | None:
+        """Why this mail may not be filed into its list, if it may not. Anyone can write a
+        List-Id header, so mail that names a private list there (and was not sent to it by
+        `--list`) would let a public archive plant messages among the private ones: it is
+        quarantined unless the settings say the list accepts its List-Id."""
+        if self.list_name or not parsed.list_id or mailing_list.visibility != "private":
+            return None
+        declared = self.lists.get(mailing_list.name)
+        if declared is not None and declared.accept_list_id:
+            return None
+        name = mailing_list.name
+        return (
+            f"List-Id names the private list {name!r}: ingest it with --list {name},"
+            f" or set accept_list_id = true under [lists.{name}] in the settings"
+        )
 
     def _load_participants(self, outcomes: list[Outcome]) -> None:
         """One query for the batch's addresses that are not cached yet."""

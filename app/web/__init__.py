@@ -30,6 +30,7 @@ def register_web(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
     from app.web import (
+        admin_lists,
         auth,
         browse,
         decisions,
@@ -48,6 +49,7 @@ def register_web(app: Flask) -> None:
         feeds.bp,
         decisions.bp,
         staff.bp,
+        admin_lists.bp,
         search_page.bp,
     ):
         app.register_blueprint(blueprint)

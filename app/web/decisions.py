@@ -46,7 +46,7 @@ from app.web import db_session
 from app.web.access import readable_list_filter, readable_names, visible_messages
 from app.web.auth import current_user_id, requires
 from app.web.charts import timeline
-from app.web.feeds import atom_response, rfc3339
+from app.web.feeds import absolute_url_for, atom_response, rfc3339
 from app.web.forms import ActionForm, DecisionForm
 from app.web.page_cache import cached_page
 
@@ -145,9 +145,9 @@ def feed() -> Response:
     )
     entries = [
         {
-            "id": url_for("decisions.show", slug=d.slug, _external=True),
+            "id": absolute_url_for("decisions.show", slug=d.slug),
             "title": f"[{d.status}] {d.title}",
-            "link": url_for("decisions.show", slug=d.slug, _external=True),
+            "link": absolute_url_for("decisions.show", slug=d.slug),
             "updated": rfc3339(d.updated_at),
             "author": d.decided_by or None,
             "summary": d.summary or d.outcome,
@@ -155,9 +155,9 @@ def feed() -> Response:
         for d in decisions
     ]
     return atom_response(
-        feed_id=url_for("decisions.feed", _external=True),
+        feed_id=absolute_url_for("decisions.feed"),
         title="Decisions",
-        link=url_for("decisions.index", _external=True),
+        link=absolute_url_for("decisions.index"),
         updated=rfc3339(max((d.updated_at for d in decisions), default=None)),
         entries=entries,
     )

@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.models import DECISION_STATUSES, LINK_RELATIONS, ROLES, STANCES
+from app.settings import VISIBILITIES
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -71,3 +72,7 @@ class UserForm(FlaskForm):  # type: ignore[misc]
 class UserUpdateForm(FlaskForm):  # type: ignore[misc]
     role = SelectField("Role", choices=list(ROLES))
     active = BooleanField("Active")
+
+
+class ListVisibilityForm(FlaskForm):  # type: ignore[misc]
+    visibility = SelectField("Visibility", choices=list(VISIBILITIES))

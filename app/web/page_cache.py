@@ -6,6 +6,12 @@ under its URL and the *data version* — the newest message, position, staff eve
 set of public lists — which costs a few index lookups per request, so any ingest, staff
 change or recomputation makes every cached page stale at once. Staff pages (forms, CSRF
 tokens, private lists) are never cached.
+
+Anyone can ask for a page under endless URLs (`?x=1`, `?x=2`…), so the cache is bounded by
+the bytes it holds, not by a count of pages, and a page too large to be worth keeping is
+never stored. Nothing a cached page shows may depend on the request's Host header (feeds
+take their absolute URLs from the configured base URL), or one forged request would
+rewrite what every later reader gets.
 """
 
 from __future__ import annotations
@@ -16,36 +22,54 @@ from functools import wraps
 from threading import Lock
 from typing import Any
 
-from flask import current_app, request, session
+from flask import Flask, current_app, request, session
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
+from app import settings_of
 from app.models import DecisionEvent, MailingList, Message, Position
 from app.web import db_session
 from app.web.auth import current_role
 
-MAX_PAGES = 512
+Page = tuple[bytes, int, str]  # body, status, content type
 
 
 class PageCache:
-    def __init__(self, size: int = MAX_PAGES) -> None:
-        self.size = size
-        self._pages: OrderedDict[tuple[object, ...], tuple[bytes, int, str]] = OrderedDict()
+    """Pages by key, least recently used first out, within `max_bytes`."""
+
+    def __init__(self, max_bytes: int, max_page_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_page_bytes = max_page_bytes
+        self.bytes = 0
+        self._pages: OrderedDict[tuple[object, ...], tuple[Page, int]] = OrderedDict()
         self._lock = Lock()
 
-    def get(self, key: tuple[object, ...]) -> tuple[bytes, int, str] | None:
-        with self._lock:
-            page = self._pages.get(key)
-            if page is not None:
-                self._pages.move_to_end(key)
-            return page
+    def __len__(self) -> int:
+        return len(self._pages)
 
-    def put(self, key: tuple[object, ...], page: tuple[bytes, int, str]) -> None:
+    def get(self, key: tuple[object, ...]) -> Page | None:
         with self._lock:
-            self._pages[key] = page
+            entry = self._pages.get(key)
+            if entry is None:
+                return None
             self._pages.move_to_end(key)
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
+            return entry[0]
+
+    def put(self, key: tuple[object, ...], page: Page) -> None:
+        """Keep a page unless it is over the page limit; what it costs counts its key too,
+        since the URL is the attacker's to make long."""
+        if len(page[0]) > self.max_page_bytes:
+            return
+        size = len(page[0]) + len(repr(key))
+        with self._lock:
+            old = self._pages.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            self._pages[key] = (page, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, (_, evicted) = self._pages.popitem(last=False)
+                self.bytes -= evicted
 
 
 def data_version() -> tuple[object, ...]:
@@ -58,6 +82,16 @@ def data_version() -> tuple[object, ...]:
     )
 
 
+def page_cache(app: Flask) -> PageCache:
+    """The process's cache, sized by the `[web]` settings."""
+    cache: PageCache | None = app.extensions.get("quorum.page_cache")
+    if cache is None:
+        web = settings_of(app).web
+        cache = PageCache(web.page_cache_bytes, web.page_cache_max_page_bytes)
+        app.extensions["quorum.page_cache"] = cache
+    return cache
+
+
 def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
     """Serve anonymous GETs of this view from the cache while the data is unchanged."""
 
@@ -65,7 +99,7 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if current_role() is not None or session.get("_flashes"):
             return view(*args, **kwargs)
-        cache: PageCache = current_app.extensions.setdefault("quorum.page_cache", PageCache())
+        cache = page_cache(current_app)
         key = (request.full_path, data_version())
         page = cache.get(key)
         if page is None:
