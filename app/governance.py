@@ -24,6 +24,7 @@ from app.models import (
     DecisionEvent,
     DecisionLink,
     Message,
+    Position,
     PositionOverride,
     Tag,
     Thread,
@@ -101,6 +102,8 @@ def record(
 
 #: session.info key: threads whose search documents a staff change made stale.
 TOUCHED_THREADS = "quorum.touched_threads"
+#: session.info key, set when a change erased text that the index files must lose too.
+ERASED = "quorum.erased"
 
 
 def _touch(session: Session, thread_id: int | None) -> None:
@@ -433,9 +436,17 @@ def correct_position(
 def set_hidden(
     session: Session, message: Message, hidden: bool, note: str, user_id: int | None
 ) -> None:
-    """Hide a message on a takedown request (or restore it)."""
+    """Hide a message on a takedown request (or restore it). A purged message stays hidden:
+    restoring its tombstone would only show that something was erased, and a purge is final."""
     if message.hidden == hidden:
         return
+    if message.purged:
+        raise ValidationError(
+            {
+                "message": f"Copy #{message.id} of {message.message_id} was purged: its content"
+                " is gone for good, so it cannot be restored."
+            }
+        )
     message.hidden = hidden
     _touch(session, message.thread_id)
     if message.thread_id is not None:
@@ -457,13 +468,16 @@ def purge(session: Session, message: Message, note: str, user_id: int | None) ->
         raise ValidationError({"message": "Hide a message before purging it."})
     message.body = ""
     message.subject = "[removed]"
+    message.subject_key = ""
     message.from_name = ""
     message.from_address = ""
     message.participant_id = None
     message.attachments = []
     message.raw = b""
     message.purged = True
+    _erase_positions(session, message)
     _touch(session, message.thread_id)
+    session.info[ERASED] = True
     record(
         session,
         "message.purged",
@@ -472,3 +486,21 @@ def purge(session: Session, message: Message, note: str, user_id: int | None) ->
         subject_id=message.id,
         changes={"message_id": message.message_id, "note": note.strip()},
     )
+
+
+def _erase_positions(session: Session, message: Message) -> None:
+    """A position's evidence is the purged text itself, and the positions of replies name
+    the purged message's author as whom they quote: both go with the text."""
+    session.execute(delete(Position).where(Position.message_pk == message.id))
+    if message.thread_id is None:
+        return
+    for position in session.scalars(
+        select(Position).where(Position.thread_id == message.thread_id)
+    ):
+        if any(q.get("message_id") == message.message_id for q in position.quoted):
+            position.quoted = [
+                q | {"author": None, "participant_id": None}
+                if q.get("message_id") == message.message_id
+                else q
+                for q in position.quoted
+            ]

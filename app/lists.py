@@ -31,16 +31,18 @@ def list_rows(session: Session, declared: Mapping[str, ListSettings]) -> list[Li
     """Every list with its visibility and what it holds (hidden mail included: this is the
     operator's view), and the lists the settings declare that no ingest has created yet,
     so a declaration can be checked before the first message arrives."""
-    messages = dict(
-        session.execute(select(Message.list_id, func.count(Message.id)).group_by(Message.list_id))
-        .tuples()
-        .all()
-    )
-    threads = dict(
-        session.execute(select(Thread.list_id, func.count(Thread.id)).group_by(Thread.list_id))
-        .tuples()
-        .all()
-    )
+    messages: dict[int, int] = {
+        list_id: count
+        for list_id, count in session.execute(
+            select(Message.list_id, func.count(Message.id)).group_by(Message.list_id)
+        )
+    }
+    threads: dict[int, int] = {
+        list_id: count
+        for list_id, count in session.execute(
+            select(Thread.list_id, func.count(Thread.id)).group_by(Thread.list_id)
+        )
+    }
     rows = {
         m.name: ListRow(m.name, m.visibility, messages.get(m.id, 0), threads.get(m.id, 0))
         for m in session.scalars(select(MailingList))

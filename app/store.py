@@ -119,6 +119,7 @@ class BatchStore:
         replaced: list[Message] = []
         with self.session.no_autoflush:
             copies_of = self._existing_copies(outcomes)
+            taken_down = self._taken_down(outcomes)
             self._load_participants(outcomes)
             for outcome in outcomes:
                 raw, parsed = outcome.raw, outcome.parsed
@@ -141,7 +142,11 @@ class BatchStore:
                         replaced.append(same)
                         to_thread.setdefault(mailing_list.id, {})[id(same)] = same
                     continue
-                message = Message(list_id=mailing_list.id, id_conflict=False, hidden=False)
+                message = Message(
+                    list_id=mailing_list.id,
+                    id_conflict=False,
+                    hidden=parsed.message_id in taken_down,
+                )
                 self._fill(message, parsed, raw)
                 self.session.add(message)
                 if copies:
@@ -186,6 +191,27 @@ class BatchStore:
             ):
                 found.setdefault((list_id, message.message_id), []).append(message)
         return found
+
+    def _taken_down(self, outcomes: list[Outcome]) -> set[str]:
+        """The batch's Message-IDs of which a copy was hidden on request: a copy arriving
+        later (a cross-post, a variant) must not bring the text back to readers, so it
+        arrives hidden too and staff decide."""
+        ids = {o.parsed.message_id for o in outcomes if o.parsed is not None}
+        if not ids:
+            return set()
+        # Naming every list lets the (list, Message-ID) index answer: lists are few.
+        list_ids = list(self.session.scalars(select(MailingList.id)))
+        return set(
+            self.session.scalars(
+                select(Message.message_id)
+                .where(
+                    Message.list_id.in_(list_ids),
+                    Message.message_id.in_(ids),
+                    Message.hidden.is_(True),
+                )
+                .distinct()
+            )
+        )
 
     def _list_for(self, parsed: ParsedMessage, raw: RawMessage) -> MailingList:
         name = (self.list_name or parsed.list_id or raw.list_hint or "unsorted").lower()
@@ -292,7 +318,10 @@ class BatchStore:
     def _keep_better_copy(self, stored: Message, parsed: ParsedMessage, raw: RawMessage) -> bool:
         """Of two copies of one message keep the better (see ``ingest.copies.copy_rank``);
         the result does not depend on which copy arrived first. Returns whether the stored
-        row's parent evidence changed, so that it must be threaded again."""
+        row's parent evidence changed, so that it must be threaded again. A purged copy
+        stays a tombstone: no copy of the mail ever brings its text back."""
+        if stored.purged:
+            return False
         stored.article_url = _article_url(stored.article_url, raw.article_url)
         incoming = copy_rank(
             parsed.from_article, _has_parent_evidence(parsed), parsed.body, parsed.attachments

@@ -29,6 +29,9 @@ from app.models import (
 )
 from ingest.subjects import is_reply, strip_list_tag
 
+#: What stands in for the subject of a message hidden on request.
+HIDDEN_SUBJECT = "(message hidden)"
+
 
 def ancestry(
     references: list[str], in_reply_to: str | None, parent_id: str | None, parent_via: str | None
@@ -324,40 +327,55 @@ def move_thread_references(session: Session, old: int, new: int) -> None:
     session.execute(delete(thread_tags).where(thread_tags.c.thread_id == old))
 
 
+def shown_subject(subject: str, hidden: bool) -> str:
+    """A thread's title is shown wherever the thread is (lists, feeds, the API, its
+    replies' pages): a message hidden on request must not lend it its subject."""
+    return HIDDEN_SUBJECT if hidden else strip_list_tag(subject or "")
+
+
 def _thread_subjects(session: Session, threads: list[Thread]) -> dict[int, str]:
     """Each thread's subject: its root's, else its earliest message's (a ghost root has
-    none). Two queries for all threads, whatever their number."""
+    none); a visible copy of the root speaks before a hidden one, and a hidden message gives
+    the placeholder. Two queries for all threads, whatever their number."""
     if not threads:
         return {}
     by_key = {(t.list_id, t.key): t.id for t in threads}
     subjects: dict[int, str] = {}
-    for list_id, key, subject in session.execute(
-        select(Message.list_id, Message.message_id, Message.subject)
+    for list_id, key, subject, hidden in session.execute(
+        select(Message.list_id, Message.message_id, Message.subject, Message.hidden)
         .where(
             Message.thread_id.in_(set(by_key.values())),
             Message.message_id.in_({key for _, key in by_key}),
         )
-        .order_by(Message.content_hash)
+        .order_by(Message.hidden, Message.content_hash)
     ):
-        subjects.setdefault(by_key[(list_id, key)], subject)
+        subjects.setdefault(by_key[(list_id, key)], shown_subject(subject, hidden))
     ghost_rooted = {t.id for t in threads} - set(subjects)
     if ghost_rooted:
         earliest = (
             select(
                 Message.thread_id,
                 Message.subject,
+                Message.hidden,
                 func.row_number()
                 .over(
                     partition_by=Message.thread_id,
-                    order_by=(Message.date_utc.is_(None), Message.date_utc, Message.message_id),
+                    order_by=(
+                        Message.hidden,
+                        Message.date_utc.is_(None),
+                        Message.date_utc,
+                        Message.message_id,
+                    ),
                 )
                 .label("rank"),
             )
             .where(Message.thread_id.in_(ghost_rooted))
             .subquery()
         )
-        for thread_id, subject in session.execute(
-            select(earliest.c.thread_id, earliest.c.subject).where(earliest.c.rank == 1)
+        for thread_id, subject, hidden in session.execute(
+            select(earliest.c.thread_id, earliest.c.subject, earliest.c.hidden).where(
+                earliest.c.rank == 1
+            )
         ):
-            subjects[thread_id] = subject
-    return {thread_id: strip_list_tag(subject or "") for thread_id, subject in subjects.items()}
+            subjects[thread_id] = shown_subject(subject, hidden)
+    return subjects

@@ -11,6 +11,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy.orm import Session
+from whoosh.codec.base import Segment
+from whoosh.reading import SegmentReader
+from whoosh.writing import SegmentWriter
 
 from app.search.bulk import write_generation
 from app.search.documents import (
@@ -22,6 +25,7 @@ from app.search.documents import (
 )
 from app.search.store import (
     IndexMissing,
+    drop_older_generations,
     make_current,
     new_generation,
     open_current,
@@ -55,11 +59,13 @@ def index_threads(
     thread_ids: Iterable[int],
     *,
     timeout: float = WRITER_TIMEOUT,
+    erase: bool = False,
 ) -> int:
     """(Re)index every message of these threads: after an ingest batch, threading may have
-    moved older messages too. Returns documents written."""
+    moved older messages too. Returns documents written. With `erase` (after a purge) the
+    replaced documents leave the index files too, not only the search results."""
     ids = set(thread_ids)
-    return _update(session, index_dir, lambda: thread_documents(session, ids), timeout)
+    return _update(session, index_dir, lambda: thread_documents(session, ids), timeout, erase)
 
 
 def index_messages(
@@ -80,6 +86,7 @@ def _update(
     index_dir: Path,
     documents: Callable[[], Iterable[Document]],
     timeout: float,
+    erase: bool = False,
 ) -> int:
     with writer_lock(index_dir, timeout):
         try:
@@ -95,8 +102,30 @@ def _update(
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        if erase:
+            writer.commit(mergetype=_rewrite_segments_with_deletions)
+            drop_older_generations(index_dir)
+        else:
+            writer.commit()
         return count
+
+
+def _rewrite_segments_with_deletions(
+    writer: SegmentWriter, segments: list[Segment]
+) -> list[Segment]:
+    """A Whoosh merge policy. Replacing a document only marks the old one deleted: its words
+    and stored fields stay in its segment's files until that segment is rewritten. Rewrite
+    every segment that holds a deleted document (they are dropped as it is copied), keep
+    the others as they are."""
+    kept = []
+    for segment in segments:
+        if not segment.has_deletions():
+            kept.append(segment)
+            continue
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return kept
 
 
 def _rebuild_locked(session: Session, index_dir: Path) -> int:

@@ -91,6 +91,15 @@ def make_current(index_dir: Path, folder: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def drop_older_generations(index_dir: Path) -> None:
+    """Remove every generation but the current one, the one kept for searches still
+    running included: after a purge, no copy of the erased text may stay on disk."""
+    current = current_generation(index_dir).name
+    for old in index_dir.glob("gen-*"):
+        if old.name != current:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 @contextmanager
 def writer_lock(index_dir: Path, timeout: float) -> Iterator[None]:
     """Exclusive right to write the index, waiting up to `timeout` seconds for it."""

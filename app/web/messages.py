@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -24,7 +24,9 @@ _ARTICLE = re.compile(r"^\d{4}-[A-Za-z]+$")
 _ESCAPE_FROM = re.compile(rb"^(>*From )", re.MULTILINE)
 
 
-def _readable_copies(message_id: str, list_name: str | None = None) -> list[Message]:
+def readable_copies(message_id: str, list_name: str | None = None) -> list[Message]:
+    """Every copy of a Message-ID this reader's lists hold (a cross-post, an `id_conflict`
+    variant), hidden ones included, in one stable order that pages and staff actions share."""
     query = (
         select(Message)
         .join(MailingList, Message.list_id == MailingList.id)
@@ -36,15 +38,33 @@ def _readable_copies(message_id: str, list_name: str | None = None) -> list[Mess
     return list(db_session().scalars(query))
 
 
-def _one(message_id: str, list_name: str | None = None) -> Message:
-    """The message, or 404 if no reader-visible copy exists, or 410 if it was removed."""
-    copies = _readable_copies(message_id, list_name)
+def _shown_copies(message_id: str, list_name: str | None = None) -> list[Message]:
+    """The copies this reader may read, or 404 if the id has no copy in a readable list, or
+    410 if every copy was hidden on request."""
+    copies = readable_copies(message_id, list_name)
     if not copies:
         abort(404)
-    shown = [m for m in copies if not m.hidden or can("hide_messages")]
+    shown = _visible(copies)
     if not shown:
         abort(410)
-    return shown[0]
+    return shown
+
+
+def _visible(copies: list[Message]) -> list[Message]:
+    """Copies hidden on request are for staff only."""
+    return [m for m in copies if not m.hidden or can("hide_messages")]
+
+
+def _one(shown: list[Message]) -> Message:
+    """The copy `?copy=<database id>` names (staff compare copies this way), else the first;
+    only ever one the reader may read."""
+    wanted = request.args.get("copy", type=int)
+    if wanted is None:
+        return shown[0]
+    chosen = next((m for m in shown if m.id == wanted), None)
+    if chosen is None:
+        abort(404)
+    return chosen
 
 
 def _render(message: Message) -> str:
@@ -57,11 +77,8 @@ def _render(message: Message) -> str:
             | ((DecisionLink.thread_id == message.thread_id) & DecisionLink.message_pk.is_(None)),
         )
     ).all()
-    other_lists = [
-        m.mailing_list.name
-        for m in _readable_copies(message.message_id)
-        if m.list_id != message.list_id
-    ]
+    copies = _visible(readable_copies(message.message_id))
+    other_lists = sorted({m.mailing_list.name for m in copies if m.list_id != message.list_id})
     staff_forms = {}
     if can("link_discussions"):
         from app.web.staff import link_form
@@ -76,26 +93,30 @@ def _render(message: Message) -> str:
         thread_key=url_key(thread.key) if thread else None,
         decision_links=links,
         other_lists=other_lists,
+        copies=copies,
     )
 
 
 @bp.get("/m/<path:message_id>")
 @cached_page
 def permalink(message_id: str) -> str:
-    return _render(_one(message_id))
+    return _render(_one(_shown_copies(message_id)))
 
 
 @bp.get("/lists/<name>/m/<path:message_id>")
 @cached_page
 def list_permalink(name: str, message_id: str) -> str:
     readable_list(db_session(), name)
-    return _render(_one(message_id, name))
+    return _render(_one(_shown_copies(message_id, name)))
 
 
 @bp.get("/raw/<path:message_id>")
 def raw(message_id: str) -> Response:
-    """The message exactly as archived, as a download (never rendered by the browser)."""
-    message = _one(message_id)
+    """The message exactly as archived, as a download (never rendered by the browser); 410
+    once purged, for staff too: nothing of it is left."""
+    message = _one(_shown_copies(message_id))
+    if message.purged:
+        abort(410)
     response = Response(decompress(message.raw), mimetype="message/rfc822")
     response.headers["Content-Disposition"] = 'attachment; filename="message.eml"'
     return response

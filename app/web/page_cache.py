@@ -42,10 +42,20 @@ class PageCache:
         self.max_page_bytes = max_page_bytes
         self.bytes = 0
         self._pages: OrderedDict[tuple[object, ...], tuple[Page, int]] = OrderedDict()
+        self._version: tuple[object, ...] | None = None
         self._lock = Lock()
 
     def __len__(self) -> int:
         return len(self._pages)
+
+    def forget_other_versions(self, version: tuple[object, ...]) -> None:
+        """Pages built from other data are never served again, yet until evicted they would
+        keep a purged message's text in memory: drop them all once the data changes."""
+        with self._lock:
+            if version != self._version:
+                self._pages.clear()
+                self.bytes = 0
+                self._version = version
 
     def get(self, key: tuple[object, ...]) -> Page | None:
         with self._lock:
@@ -100,7 +110,9 @@ def cached_page(view: Callable[..., Any]) -> Callable[..., Any]:
         if current_role() is not None or session.get("_flashes"):
             return view(*args, **kwargs)
         cache = page_cache(current_app)
-        key = (request.full_path, data_version())
+        version = data_version()
+        cache.forget_other_versions(version)
+        key = (request.full_path, version)
         page = cache.get(key)
         if page is None:
             response = current_app.make_response(view(*args, **kwargs))

@@ -32,8 +32,9 @@ from app.models import (
 from app.web import db_session
 from app.web.access import readable_list_filter
 from app.web.auth import current_user_id, requires
-from app.web.browse import bracketed, readable_thread, url_key
+from app.web.browse import readable_thread, url_key
 from app.web.forms import ActionForm, CorrectionForm, LinkForm, TagsForm, UserForm, UserUpdateForm
+from app.web.messages import readable_copies
 
 bp = Blueprint("staff", __name__)
 
@@ -47,17 +48,22 @@ def _thread(name: str, key: str) -> Thread:
     return readable_thread(db_session(), name, key)[1]
 
 
-def _message(message_id: str) -> Message:
-    session = db_session()
-    message = session.scalars(
-        select(Message)
-        .join(MailingList, Message.list_id == MailingList.id)
-        .where(Message.message_id == bracketed(message_id), readable_list_filter())
-        .limit(1)
-    ).first()
-    if message is None:
+def _chosen_copies(message_id: str) -> list[Message]:
+    """What a staff action on a Message-ID acts on: the copy the `copy` field names by its
+    database id, else every copy (a takedown must reach each copy readers could reach)."""
+    copies = readable_copies(message_id)
+    wanted = request.values.get("copy", "")
+    if wanted:
+        copies = [m for m in copies if str(m.id) == wanted]
+    if not copies:
         abort(404)
-    return message
+    return copies
+
+
+def _back_to(message: Message, chosen: list[Message]) -> str:
+    """The message page, showing the copy acted on when staff chose one."""
+    copy = chosen[0].id if len(chosen) == 1 and request.values.get("copy") else None
+    return url_for("messages.permalink", message_id=url_key(message.message_id), copy=copy)
 
 
 def link_form() -> LinkForm:
@@ -108,11 +114,8 @@ def link_thread(name: str, key: str) -> Response:
 @bp.post("/m/<path:message_id>/link")
 @requires("link_discussions")
 def link_message(message_id: str) -> Response:
-    message = _message(message_id)
-    return _link(
-        {"message_pk": message.id},
-        url_for("messages.permalink", message_id=url_key(message.message_id)),
-    )
+    chosen = _chosen_copies(message_id)
+    return _link({"message_pk": chosen[0].id}, _back_to(chosen[0], chosen))
 
 
 @bp.post("/lists/<name>/threads/<path:key>/tags")
@@ -172,26 +175,29 @@ def correct(name: str, key: str) -> Response:
 @bp.post("/m/<path:message_id>/<action>")
 @requires("hide_messages")
 def message_action(message_id: str, action: str) -> Response:
-    """Hide a message on a takedown request, restore it, or (admins) purge its content."""
+    """Hide a message on a takedown request, restore it, or (admins) purge its content: the
+    copy chosen, else every copy of the Message-ID, all or none."""
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    message = _message(message_id)
+    chosen = _chosen_copies(message_id)
     session = db_session()
     try:
-        if action == "hide":
-            set_hidden(session, message, True, form.note.data or "", current_user_id())
-        elif action == "restore":
-            set_hidden(session, message, False, form.note.data or "", current_user_id())
-        elif action == "purge":
-            from app.web.auth import can
+        for message in chosen:
+            if action == "hide":
+                set_hidden(session, message, True, form.note.data or "", current_user_id())
+            elif action == "restore":
+                set_hidden(session, message, False, form.note.data or "", current_user_id())
+            elif action == "purge":
+                from app.web.auth import can
 
-            if not can("purge_messages"):
-                abort(403)
-            purge(session, message, form.note.data or "", current_user_id())
-        else:
-            abort(404)
+                if not can("purge_messages"):
+                    abort(403)
+                purge(session, message, form.note.data or "", current_user_id())
+            else:
+                abort(404)
     except ValidationError as error:
+        session.rollback()
         _flash_errors(error)
     else:
         session.commit()
@@ -202,7 +208,7 @@ def message_action(message_id: str, action: str) -> Response:
                 "purge": "Message content purged.",
             }[action]
         )
-    return redirect(url_for("messages.permalink", message_id=url_key(message.message_id)))
+    return redirect(_back_to(chosen[0], chosen))
 
 
 @bp.get("/tags/<name>")
