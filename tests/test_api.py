@@ -202,6 +202,7 @@ def test_cursor_pages_walk_every_item_once(demo: Flask) -> None:
         ("/api/v1/positions?stance=maybe", 400, "stance"),
         ("/api/v1/nothing-here", 404, None),
         ("/api/v1/threads/999999", 404, None),
+        (f"/api/v1/threads/{2**31}", 404, None),
         ("/api/v1/decisions/no-such-decision", 404, None),
     ],
 )

@@ -8,10 +8,8 @@ domain services and role table as the web forms (app.governance, app.permissions
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, request
-from werkzeug.routing import IntegerConverter
 
 from app.api.identity import init_identity, token_user
-from app.api.params import MAX_ID
 from app.api.problems import Problem, from_problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -45,25 +43,10 @@ def _cors_and_vary(response: Response) -> Response:
     return response
 
 
-class IdConverter(IntegerConverter):
-    """Database ids in paths: ASCII digits only (one URL per resource)."""
-
-    regex = r"[0-9]+"
-
-
-@bp.url_value_preprocessor
-def _ids_in_range(_endpoint: str | None, values: dict[str, object] | None) -> None:
-    """Ids beyond the database's 32-bit range name nothing: 404 before any query is sent."""
-    for value in (values or {}).values():
-        if isinstance(value, int) and value > MAX_ID:
-            raise Problem(404, "No resource has that id.")
-
-
 def register_api(app: Flask) -> None:
     from app.api import archive, decisions, docs, positions, search  # noqa: F401 (routes)
     from app.api.tokens_page import bp as tokens_page
 
-    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(bp)
     app.register_blueprint(tokens_page)
     app.register_error_handler(Problem, from_problem)

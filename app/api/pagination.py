@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.api import params
 from app.api.problems import Problem
+from app.web.numbers import MAX_ID
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,13 @@ def decode(name: str, cursor: str, kinds: Sequence[type]) -> list[Any]:
 
 
 def _typed(kind: type, value: Any) -> Any:
+    """A cursor value as its key's type, and one the database can compare: a crafted
+    cursor must not reach the query with a number beyond any id or a NUL in a name."""
     if kind is datetime:
         return datetime.fromisoformat(value)
-    if kind is int and type(value) is int:
+    if kind is int and type(value) is int and 0 <= value <= MAX_ID:
         return value
-    if kind is str and isinstance(value, str):
+    if kind is str and isinstance(value, str) and "\x00" not in value:
         return value
     raise TypeError(f"cursor value {value!r} is not {kind.__name__}")
 

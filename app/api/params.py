@@ -9,11 +9,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import request
 
 from app.api.problems import Problem
+from app.web.numbers import MAX_ID, whole_number
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-#: Database ids are 32-bit on PostgreSQL: larger numbers name nothing.
-MAX_ID = 2**31 - 1
 #: A date, or a date-time with an optional offset: what `since` and `until` accept.
 DATE_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -42,11 +41,9 @@ def integer(name: str, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None
     value = request.args.get(name)
     if value is None:
         return None
-    if not value.isascii() or not value.isdigit():
-        raise _invalid(name, "Must be a whole number.")
-    number = int(value)
-    if not minimum <= number <= maximum:
-        raise _invalid(name, f"Must be between {minimum} and {maximum}.")
+    number = whole_number(value, minimum, maximum)
+    if number is None:
+        raise _invalid(name, f"Must be a whole number between {minimum} and {maximum}.")
     return number
 
 

@@ -9,6 +9,8 @@ from flask import Flask, Response, current_app, g, render_template, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
+from app.web.numbers import BoundedInteger
+
 log = logging.getLogger(__name__)
 
 CSP = (
@@ -42,6 +44,8 @@ def register_web(app: Flask) -> None:
         staff,
     )
 
+    # Before any route is added: rules bind their converters when they are registered.
+    app.url_map.converters.update(int=BoundedInteger, id=BoundedInteger)
     for blueprint in (
         browse.bp,
         messages.bp,

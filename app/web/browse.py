@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime
+from datetime import MAXYEAR, MINYEAR, datetime
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import extract, func, select
@@ -26,6 +26,7 @@ from app.web.access import readable_list, readable_list_filter, visible_messages
 from app.web.auth import can
 from app.web.charts import bars, timeline
 from app.web.forms import CorrectionForm
+from app.web.numbers import query_number
 from app.web.page_cache import cached_page
 from app.web.threads_view import readable_entries, reply_order
 
@@ -108,7 +109,7 @@ def home() -> str:
 def list_page(name: str) -> str:
     session = db_session()
     mailing_list = readable_list(session, name)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_number("page", 1) or 1
     total = session.scalar(select(func.count()).where(Thread.list_id == mailing_list.id)) or 0
     threads = session.scalars(
         select(Thread)
@@ -142,12 +143,11 @@ def list_page(name: str) -> str:
 MONTH_ORDERS = {"thread", "date", "author"}
 
 
-@bp.get("/lists/<name>/<int:year>-<int:month>")
+# The year stops short of the calendar's last so that the month's end is a date too.
+@bp.get(f"/lists/<name>/<int(min={MINYEAR}, max={MAXYEAR - 1}):year>-<int(min=1, max=12):month>")
 @cached_page
 def month_page(name: str, year: int, month: int) -> str:
     """One month of a list, ordered by thread, date or author, as pipermail readers expect."""
-    if not 1 <= month <= 12:
-        abort(404)
     session = db_session()
     mailing_list = readable_list(session, name)
     order = request.args.get("order", "thread")

@@ -3,10 +3,8 @@ that informed it, and the staff forms that create, edit and link them."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from datetime import datetime
+from datetime import MAXYEAR, MINYEAR, datetime
 
 from flask import (
     Blueprint,
@@ -22,6 +20,7 @@ from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from app.csv_export import csv_text
 from app.exports import decision_record
 from app.governance import (
     DecisionFields,
@@ -48,6 +47,7 @@ from app.web.auth import current_user_id, requires
 from app.web.charts import timeline
 from app.web.feeds import absolute_url_for, atom_response, rfc3339
 from app.web.forms import ActionForm, DecisionForm
+from app.web.numbers import query_number
 from app.web.page_cache import cached_page
 
 bp = Blueprint("decisions", __name__)
@@ -65,8 +65,9 @@ def filtered_decisions(session: Session) -> list[Decision]:
         query = query.where(Decision.decided_by == args["body"])
     if args.get("tag"):
         query = query.where(Decision.tags.any(Tag.name == args["tag"]))
-    if args.get("year", "").isdigit():
-        query = query.where(extract("year", Decision.decided_on) == int(args["year"]))
+    year = query_number("year", minimum=MINYEAR, maximum=MAXYEAR)
+    if year is not None:
+        query = query.where(extract("year", Decision.decided_on) == year)
     if args.get("q"):
         pattern = f"%{args['q'].strip()}%"
         query = query.where(
@@ -115,25 +116,21 @@ def index_json() -> Response:
 
 @bp.get("/decisions.csv")
 def index_csv() -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["slug", "title", "status", "decided_by", "decided_on", "outcome", "tags", "url"]
+    rows = (
+        [
+            d.slug,
+            d.title,
+            d.status,
+            d.decided_by,
+            d.decided_on.isoformat() if d.decided_on else "",
+            d.outcome,
+            " ".join(t.name for t in d.tags),
+            url_for("decisions.show", slug=d.slug, _external=True),
+        ]
+        for d in filtered_decisions(db_session())
     )
-    for d in filtered_decisions(db_session()):
-        writer.writerow(
-            [
-                d.slug,
-                d.title,
-                d.status,
-                d.decided_by,
-                d.decided_on.isoformat() if d.decided_on else "",
-                d.outcome,
-                " ".join(t.name for t in d.tags),
-                url_for("decisions.show", slug=d.slug, _external=True),
-            ]
-        )
-    response = Response(out.getvalue(), mimetype="text/csv")
+    header = ["slug", "title", "status", "decided_by", "decided_on", "outcome", "tags", "url"]
+    response = Response(csv_text(header, rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="decisions.csv"'
     return response
 

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, render_template, request, url_for
 
 from app.search import index_of, search
 from app.web.access import readable_names
+from app.web.numbers import query_number
 from app.web.page_cache import cached_page
 
 bp = Blueprint("search", __name__)
@@ -30,7 +31,7 @@ def search_page() -> tuple[str, int] | str:
     if sort not in SORTS:
         sort = "relevance"
     grouped = request.args.get("group") == "thread"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_number("page", 1) or 1
     results = None
     if query:
         results = search(

@@ -34,6 +34,7 @@ from app.web.access import readable_list_filter
 from app.web.auth import current_user_id, requires
 from app.web.browse import readable_thread, url_key
 from app.web.forms import ActionForm, CorrectionForm, LinkForm, TagsForm, UserForm, UserUpdateForm
+from app.web.numbers import query_number
 from app.web.messages import readable_copies
 
 bp = Blueprint("staff", __name__)
@@ -280,7 +281,7 @@ def update(user_id: int) -> Response:
 @bp.get("/admin/audit")
 @requires("view_audit")
 def audit() -> str:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_number("page", 1) or 1
     events = (
         db_session()
         .execute(
