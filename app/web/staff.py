@@ -34,8 +34,8 @@ from app.web.access import readable_list_filter
 from app.web.auth import current_user_id, requires
 from app.web.browse import readable_thread, url_key
 from app.web.forms import ActionForm, CorrectionForm, LinkForm, TagsForm, UserForm, UserUpdateForm
-from app.web.numbers import query_number
 from app.web.messages import readable_copies
+from app.web.numbers import query_number
 
 bp = Blueprint("staff", __name__)
 
