@@ -9,12 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audience import PUBLIC, Audience, announcement, decision_links, participant_names
 from app.models import (
     Decision,
-    DecisionLink,
     MailingList,
     Message,
-    Participant,
     Position,
     PositionOverride,
     Thread,
@@ -61,14 +60,15 @@ def message_record(message: Message, list_name: str, thread_key: str | None) -> 
 
 def export_positions(session: Session, list_name: str | None = None) -> Iterator[dict[str, object]]:
     """One object per message with an author position. A staff correction of the
-    participant's position in the thread wins over the machine's (method "staff")."""
+    participant's position in the thread wins over the machine's (method "staff"). The
+    participant is named as anyone may see them (app.audience)."""
+    names = participant_names(session, PUBLIC)
     query = (
         select(
             Position,
             Message.message_id,
             MailingList.name,
             Thread.key,
-            Participant.display_name,
             Message.from_address,
             PositionOverride.stance,
             PositionOverride.vote,
@@ -76,27 +76,26 @@ def export_positions(session: Session, list_name: str | None = None) -> Iterator
         .join(Message, Message.id == Position.message_pk)
         .join(MailingList, Message.list_id == MailingList.id)
         .join(Thread, Message.thread_id == Thread.id)
-        .outerjoin(Participant, Participant.id == Position.participant_id)
         .outerjoin(
             PositionOverride,
             (PositionOverride.thread_id == Message.thread_id)
             & (PositionOverride.participant_id == Position.participant_id),
         )
-        .where(Message.hidden.is_(False), MailingList.visibility == "public")
+        .where(PUBLIC.lists, PUBLIC.messages)
         .order_by(MailingList.name, Message.date_utc, Message.message_id, Message.content_hash)
     )
     if list_name:
         query = query.where(MailingList.name == list_name)
     for row in session.execute(query).yield_per(500):
         position = row.Position
-        corrected = row[6] is not None
+        corrected = row[5] is not None
         yield {
             "message_id": row.message_id,
             "list": row.name,
             "thread_id": row.key,
-            "participant": row.display_name or row.from_address,
-            "stance": row[6] if corrected else position.stance,
-            "vote": row[7] if corrected else position.vote,
+            "participant": names.get(position.participant_id or 0) or row.from_address,
+            "stance": row[5] if corrected else position.stance,
+            "vote": row[6] if corrected else position.vote,
             "evidence": None if corrected else position.evidence,
             "confidence": 1.0 if corrected else round(position.confidence, 3),
             "method": "staff" if corrected else position.method,
@@ -104,29 +103,14 @@ def export_positions(session: Session, list_name: str | None = None) -> Iterator
 
 
 def decision_record(
-    session: Session, decision: Decision, list_filter: Any = None
+    session: Session, decision: Decision, audience: Audience = PUBLIC
 ) -> dict[str, object]:
     """A decision with its links, as `quorum export decisions` and the JSON download give it.
 
-    `list_filter` (a condition on MailingList) keeps links to lists the reader may not see
-    out; the command line exports public lists only. Messages hidden on request are left
-    out too, as links and as the announcement."""
-    condition = MailingList.visibility == "public" if list_filter is None else list_filter
-    shown = Message.id.is_(None) | Message.hidden.is_(False)
-    links = session.execute(
-        select(DecisionLink, Thread.key, MailingList.name, Message.message_id)
-        .outerjoin(Message, DecisionLink.message_pk == Message.id)
-        .join(Thread, (Thread.id == DecisionLink.thread_id) | (Thread.id == Message.thread_id))
-        .join(MailingList, Thread.list_id == MailingList.id)
-        .where(DecisionLink.decision_id == decision.id, condition, shown)
-        .order_by(DecisionLink.created_at, DecisionLink.id)
-    ).all()
+    Only the links and the announcement `audience` may read are in it (app.audience): the
+    command line exports what anyone may see."""
     supersedes = session.get(Decision, decision.supersedes_id) if decision.supersedes_id else None
-    announced = session.scalar(
-        select(Message.message_id)
-        .join(MailingList, Message.list_id == MailingList.id)
-        .where(Message.id == decision.announced_by_message_pk, condition, shown)
-    )
+    announced = announcement(session, decision, audience)
     return {
         "slug": decision.slug,
         "title": decision.title,
@@ -138,7 +122,7 @@ def decision_record(
         "rationale": decision.rationale,
         "tags": sorted(t.name for t in decision.tags),
         "supersedes": supersedes.slug if supersedes else None,
-        "announced_by": announced,
+        "announced_by": announced.message_id if announced else None,
         "links": [
             {
                 "id": link.id,
@@ -146,11 +130,11 @@ def decision_record(
                 "state": link.state,
                 "note": link.note,
                 "list": list_name,
-                "thread_id": thread_key,
-                "message_id": message_id,
+                "thread_id": thread.key,
+                "message_id": message.message_id if message else None,
                 "created_at": link.created_at.replace(tzinfo=UTC).isoformat(),
             }
-            for link, thread_key, list_name, message_id in links
+            for link, thread, message, list_name in decision_links(session, decision, audience)
         ],
     }
 

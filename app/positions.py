@@ -18,15 +18,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audience import EVERYTHING, Audience, participant_names
 from app.models import (
     MailingList,
     Message,
-    Participant,
     ParticipantAddress,
     Position,
     PositionOverride,
@@ -347,31 +346,31 @@ class Tally:
 
 
 def thread_positions(
-    session: Session, thread_id: int, readable: Any = None
+    session: Session, thread_id: int, audience: Audience = EVERYTHING
 ) -> list[ParticipantPosition]:
     """Each participant's current position in the thread: a staff override if there is
     one, else their newest decisive machine position (support, oppose, concern, or an
     explicit abstention or withdrawal), else their newest position of any kind.
 
-    `readable` (a condition on Message, e.g. app.web.access.visible_messages()) leaves out
-    the positions of messages the reader may not see: their evidence quotes them."""
+    For `audience` (e.g. app.web.access.reader()), the positions of messages they may not
+    read are left out (their evidence quotes them), and participants are named as they
+    may see them (app.audience.participant_names)."""
     rows = session.execute(
-        select(Position, Message.message_id, Message.date_utc, Participant.display_name)
+        select(Position, Message.message_id, Message.date_utc)
         .join(Message, Message.id == Position.message_pk)
-        .outerjoin(Participant, Participant.id == Position.participant_id)
         .where(
             Position.thread_id == thread_id,
             Position.participant_id.is_not(None),
-            Message.id.is_not(None) if readable is None else readable,
+            audience.messages,
         )
         .order_by(Message.date_utc.is_(None), Message.date_utc, Message.message_id)
     ).all()
     people: dict[int, ParticipantPosition] = {}
-    for position, message_id, date, name in rows:
+    for position, message_id, date in rows:
         pid = position.participant_id
         assert pid is not None
         entry = people.setdefault(
-            pid, ParticipantPosition(pid, name or "", "none", None, None, None, "machine")
+            pid, ParticipantPosition(pid, "", "none", None, None, None, "machine")
         )
         entry.history.append(
             {
@@ -393,23 +392,15 @@ def thread_positions(
     for override in session.scalars(
         select(PositionOverride).where(PositionOverride.thread_id == thread_id)
     ):
-        entry = people.get(override.participant_id)
-        if entry is None:
-            name = session.get(Participant, override.participant_id)
-            entry = people.setdefault(
-                override.participant_id,
-                ParticipantPosition(
-                    override.participant_id,
-                    name.display_name if name else "",
-                    "none",
-                    None,
-                    None,
-                    None,
-                    "machine",
-                ),
-            )
+        entry = people.setdefault(
+            override.participant_id,
+            ParticipantPosition(override.participant_id, "", "none", None, None, None, "machine"),
+        )
         entry.stance, entry.vote, entry.source = override.stance, override.vote, "staff"
         entry.evidence = override.note or entry.evidence
+    names = participant_names(session, audience, list(people))
+    for entry in people.values():
+        entry.name = names.get(entry.participant_id, "")
     return sorted(people.values(), key=lambda p: (p.name.casefold(), p.participant_id))
 
 

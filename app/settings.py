@@ -34,6 +34,17 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class SearchSettings:
+    """What one search may cost: an anonymous reader must not be able to keep a core busy
+    with one request (see app.search.query.bound_expansions)."""
+
+    #: Words a query may search once its wildcards, prefixes and ranges are expanded.
+    max_terms: int = 256
+    #: Indexed words the expansions of one query may look through.
+    max_scanned_words: int = 20_000
+
+
+@dataclass(frozen=True)
 class WebSettings:
     #: The page cache of each worker process holds at most this many bytes of pages...
     page_cache_bytes: int = 64 * 1024 * 1024
@@ -65,6 +76,7 @@ class Settings:
     public_base_url: str = ""
     ingest: IngestSettings = field(default_factory=IngestSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     web: WebSettings = field(default_factory=WebSettings)
     lists: dict[str, ListSettings] = field(default_factory=dict)
 
@@ -145,6 +157,8 @@ def load_settings(
     ingest = ingest_raw if isinstance(ingest_raw, IngestSettings) else IngestSettings(**ingest_raw)
     api_raw = raw.pop("api", {})
     api = api_raw if isinstance(api_raw, ApiSettings) else ApiSettings(**api_raw)
+    search_raw = raw.pop("search", {})
+    search = search_raw if isinstance(search_raw, SearchSettings) else SearchSettings(**search_raw)
     web_raw = raw.pop("web", {})
     web = web_raw if isinstance(web_raw, WebSettings) else WebSettings(**web_raw)
     lists = _list_settings(raw.pop("lists", {}), config_path)
@@ -160,6 +174,7 @@ def load_settings(
         public_base_url=str(raw.get("public_base_url", "")),
         ingest=ingest,
         api=api,
+        search=search,
         web=web,
         lists=lists,
     )

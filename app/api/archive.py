@@ -14,9 +14,10 @@ from app.api import bp, params
 from app.api import serializers as out
 from app.api.pagination import Key, Page, keyset_page
 from app.api.problems import Problem
+from app.audience import participant_names
 from app.models import MailingList, Message, Participant, Tag, Thread, thread_tags
 from app.web import db_session
-from app.web.access import readable_list, readable_list_filter, visible_messages
+from app.web.access import readable_list, readable_list_filter, reader, visible_messages
 from app.web.browse import bracketed
 from app.web.threads_view import readable_entries
 
@@ -274,15 +275,15 @@ def list_participants() -> Response:
     list_name = params.text("list", max_length=200)
     if list_name is not None:
         conditions.append(Message.list_id == readable_list_id(session, list_name))
-    query = _readable_participants(*conditions)
     name = params.text("q", max_length=200)
-    if name is not None:
-        query = query.where(
-            func.lower(Participant.display_name).contains(name.lower(), autoescape=True)
-        )
+    if name is not None:  # the names they wrote under where the reader may look
+        conditions.append(func.lower(Message.from_name).contains(name.lower(), autoescape=True))
+    query = _readable_participants(*conditions)
     page = keyset_page(session, "participants", query, [Key(Participant.id, int)])
-    lists = _participant_lists(session, [p.id for p in page.rows])
-    items = [out.participant(p, lists.get(p.id, {})) for p in page.rows]
+    ids = [p.id for p in page.rows]
+    lists = _participant_lists(session, ids)
+    names = participant_names(session, reader(), ids)
+    items = [out.participant(p, names.get(p.id, ""), lists.get(p.id, {})) for p in page.rows]
     return listing(page, items)
 
 
@@ -292,4 +293,5 @@ def get_participant(participant_id: int) -> Response:
     found = session.scalar(_readable_participants().where(Participant.id == participant_id))
     if found is None:
         raise not_found("participant with that id")
-    return jsonify(out.participant(found, _participant_lists(session, [found.id])[found.id]))
+    name = participant_names(session, reader(), [found.id]).get(found.id, "")
+    return jsonify(out.participant(found, name, _participant_lists(session, [found.id])[found.id]))

@@ -39,7 +39,7 @@ from app.models import (
     thread_tags,
 )
 from app.web import db_session
-from app.web.access import readable_list_filter
+from app.web.access import readable_list_filter, reader
 from app.web.browse import bracketed
 
 TAG_FIELD = Field("strings", 'Tags, e.g. ["interop", "defcore"].', max_length=50)
@@ -78,7 +78,7 @@ THREAD_TAG_FIELDS = {"tags": TAG_FIELD}
 def decision_body(session: Session, decision: Decision) -> dict[str, Any]:
     """The `quorum export decisions` record (links limited to what the caller may read),
     with the API's id, the Markdown body, timestamps and links."""
-    return decision_record(session, decision, readable_list_filter()) | {
+    return decision_record(session, decision, reader()) | {
         "id": decision.id,
         "body_markdown": decision.body_markdown,
         "created_at": out.utc(decision.created_at),

@@ -14,11 +14,12 @@ from app.api.archive import listing, not_found, readable_list_id, readable_threa
 from app.api.identity import require
 from app.api.pagination import Key, keyset_page
 from app.api.writes import Field, committed, json_body
+from app.audience import participant_names
 from app.governance import correct_position
 from app.models import STANCES, MailingList, Message, Participant, Position, Thread
 from app.positions import ParticipantPosition, tally, thread_positions
 from app.web import db_session
-from app.web.access import readable_list_filter, visible_messages
+from app.web.access import readable_list_filter, reader, visible_messages
 from app.web.browse import bracketed
 
 CORRECTION_FIELDS = {
@@ -52,7 +53,7 @@ def current_position(entry: ParticipantPosition) -> dict[str, Any]:
 
 
 def _thread_positions_body(thread: Thread) -> dict[str, Any]:
-    positions = thread_positions(db_session(), thread.id, visible_messages())
+    positions = thread_positions(db_session(), thread.id, reader())
     counts = tally(positions)
     return {
         "thread": thread.id,
@@ -117,11 +118,10 @@ def list_positions() -> Response:
     message_id. Evidence is always an exact substring of the author's own words."""
     session = db_session()
     query = (
-        select(Position, Message.message_id, MailingList.name, Thread.key, Participant.display_name)
+        select(Position, Message.message_id, MailingList.name, Thread.key)
         .join(Message, Message.id == Position.message_pk)
         .join(MailingList, Message.list_id == MailingList.id)
         .outerjoin(Thread, Thread.id == Message.thread_id)
-        .outerjoin(Participant, Participant.id == Position.participant_id)
         .where(readable_list_filter(), visible_messages())
     )
     list_name = params.text("list", max_length=200)
@@ -138,5 +138,12 @@ def list_positions() -> Response:
     if message_id is not None:
         query = query.where(Message.message_id == bracketed(message_id))
     page = keyset_page(session, "positions", query, [Key(Position.id, int)])
-    items = [message_position(*row) for row in page.rows]
+    positions = [row[0] for row in page.rows]
+    names = participant_names(
+        session, reader(), [p.participant_id for p in positions if p.participant_id]
+    )
+    items = [
+        message_position(*row, names.get(position.participant_id or 0))
+        for row, position in zip(page.rows, positions, strict=True)
+    ]
     return listing(page, items)

@@ -111,10 +111,11 @@ def message_detail(row: Message, list_name: str, thread_key: str | None) -> dict
     }
 
 
-def participant(row: Participant, lists: dict[str, int]) -> dict[str, Any]:
+def participant(row: Participant, name: str, lists: dict[str, int]) -> dict[str, Any]:
+    """`name` as the reader may see it (app.audience.participant_names)."""
     return {
         "id": row.id,
-        "name": row.display_name,
+        "name": name,
         "addresses": sorted(address(a.address) or "" for a in row.addresses),
         "message_count": sum(lists.values()),
         "lists": [{"list": name, "message_count": n} for name, n in sorted(lists.items())],

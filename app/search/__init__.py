@@ -45,6 +45,7 @@ def index_of(app: Flask) -> SearchIndex:
                     )
                 )
 
-        index = SearchIndex(app.config["QUORUM"].index_dir, public_lists)
+        settings = app.config["QUORUM"]
+        index = SearchIndex(settings.index_dir, public_lists, settings.search)
         app.extensions["quorum.search"] = index
     return index

@@ -7,6 +7,7 @@ was wrong and shows an example: a bad query is a message for the user, never a c
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 from whoosh.fields import Schema
@@ -17,12 +18,13 @@ from whoosh.qparser import (
     TaggingPlugin,
     syntax,
 )
-from whoosh.query import And, NullQuery, Or, Prefix, Query, Term, Wildcard
+from whoosh.query import And, MultiTerm, NullQuery, Or, Query, Term, Wildcard
 from whoosh.reading import IndexReader
 
 from app.models.positions import STANCES
 from app.search.dates import DateSyntaxError, span, span_query
 from app.search.schema import DEFAULT_FIELDS
+from app.settings import SearchSettings
 
 #: What people type → the field it searches.
 ALIASES = {
@@ -35,8 +37,8 @@ ALIASES = {
 FIELDS = ("subject", "quoted", "list", "stance", "vote", "tag", "decision", "thread", "has")
 DATE_WORDS = ("date", "after", "before")
 HAS_VALUES = ("attachment",)
-#: A prefix* or wild*card matches at most this many words, the most frequent ones: Whoosh
-#: scores a union of hundreds of terms (twist* → 300 words) in seconds.
+#: A prefix*, wild*card or [range] matches at most this many words, the most frequent ones:
+#: Whoosh scores a union of hundreds of terms (twist* → 300 words) in seconds.
 MAX_EXPANSIONS = 32
 EXAMPLE = 'interoperability from:troy date:2014-02 "simpler first steps"'
 
@@ -172,15 +174,73 @@ def _check_values(query: Query) -> None:
             raise QueryError(f"has:{text} is not known; use has:attachment")
 
 
-def bound_expansions(query: Query, reader: IndexReader) -> Query:
-    """`query` with each prefix/wildcard replaced by its MAX_EXPANSIONS most frequent words."""
+class _ScanBudget:
+    """The indexed words one query's expansions may still look through (``[search]
+    max_scanned_words``): a wildcard is matched against every word that starts with its
+    literal prefix, so ``*xy*`` walks the whole vocabulary, and a few hundred of them took
+    20 s. Spent word by word, so a query over budget stops as soon as it runs out."""
+
+    def __init__(self, words: int) -> None:
+        self.limit = words
+        self.left = words
+
+    def spend(self, pattern: str) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise QueryError(
+                f"{pattern} and the query's other wildcards would look through more than "
+                f"{self.limit:,} indexed words. A pattern that starts with * or ? looks "
+                "through every word: start each pattern with a few letters (interop*), "
+                f"use fewer patterns, or search for whole words. For example: {EXAMPLE}"
+            )
+
+
+def _expansions(node: MultiTerm, reader: IndexReader, budget: _ScanBudget) -> list[str]:
+    """The indexed words `node` matches, paying for every word looked at. A wildcard is
+    matched here against the words after its literal prefix; any other expansion (a prefix,
+    a range) looks at exactly the words it yields."""
+    if isinstance(node, Wildcard):
+        literal = re.split(r"[*?\[]", node.text, maxsplit=1)[0]
+        pattern = re.compile(fnmatch.translate(node.text))
+        found = []
+        for raw in reader.expand_prefix(node.fieldname, literal):
+            budget.spend(node.text)
+            word = raw.decode()
+            if pattern.match(word):
+                found.append(word)
+        return found
+    found = []
+    for _field, text in node.expanded_terms(reader):
+        budget.spend(node.text)
+        found.append(text.decode() if isinstance(text, bytes) else text)
+    return found
+
+
+def bound_expansions(
+    query: Query, reader: IndexReader, limits: SearchSettings | None = None
+) -> Query:
+    """`query` with each prefix, wildcard or range replaced by its MAX_EXPANSIONS most
+    frequent words; QueryError when expanding it would cost more than `limits` allow (words
+    looked through) or leave more words to search than they allow (``[search] max_terms``:
+    each word is a posting list to read and an array to combine)."""
+    limits = limits or SearchSettings()
+    budget = _ScanBudget(limits.max_scanned_words)
 
     def visit(node: Query) -> Query:
-        if not isinstance(node, Prefix | Wildcard):
+        if not isinstance(node, MultiTerm):
             return node
-        words = [text for _field, text in node.expanded_terms(reader)]
+        words = _expansions(node, reader, budget)
         words.sort(key=lambda word: -reader.doc_frequency(node.fieldname, word))
         terms = [Term(node.fieldname, word, boost=node.boost) for word in words[:MAX_EXPANSIONS]]
         return Or(terms) if terms else NullQuery
 
-    return query.accept(visit)
+    bounded = query.accept(visit)
+    searched = sum(1 for _term in bounded.iter_all_terms())
+    if searched > limits.max_terms:
+        raise QueryError(
+            f"This query searches {searched} words once its wildcards and ranges are "
+            f"expanded (each to its {MAX_EXPANSIONS} most frequent matches); at most "
+            f"{limits.max_terms} are allowed. Use fewer words or patterns, or longer "
+            f"prefixes. For example: {EXAMPLE}"
+        )
+    return bounded

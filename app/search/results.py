@@ -141,7 +141,9 @@ def search(
     try:
         with index.snapshot() as snapshot:
             try:
-                parsed = parse_query(snapshot.parser, query)
+                parsed = bound_expansions(
+                    parse_query(snapshot.parser, query), snapshot.searcher.reader(), index.limits
+                )
             except QueryError as exc:
                 return _failed(empty, str(exc), "query")
             return _run(snapshot, parsed, empty, allowed, include_hidden)
@@ -160,9 +162,9 @@ def _run(
     allowed: set[str],
     include_hidden: bool,
 ) -> SearchResults:
-    query = bound_expansions(query, snapshot.searcher.reader())
     matches = snapshot.evaluator.matches(query)
-    docs = np.flatnonzero(matches.found & ~snapshot.hidden_from(allowed, include_hidden))
+    hidden = snapshot.hidden_from(allowed, include_hidden)
+    docs = np.flatnonzero(matches.found & ~hidden)
     wanted = empty.page * empty.per_page
     per_group: np.ndarray | None = None
     if empty.grouped:
@@ -191,7 +193,7 @@ def _run(
         total=total,
         hits=hits,
         facets=_facets(snapshot, docs),
-        suggestion=_suggest(snapshot, empty.query) if total == 0 else None,
+        suggestion=_suggest(snapshot, empty.query, hidden) if total == 0 else None,
     )
 
 
@@ -268,23 +270,41 @@ def _hit(
     )
 
 
-def _suggest(snapshot: Snapshot, query: str) -> str | None:
-    """The query with its unknown words replaced by the closest subject words, if any."""
+def _suggest(snapshot: Snapshot, query: str, hidden: np.ndarray) -> str | None:
+    """The query with its unknown words replaced by the closest subject words, if any.
+
+    Only documents the reader may see count (`hidden` marks the others), both to offer a
+    word and to call a typed word known: Whoosh's own corrector draws on every word ever
+    indexed, so it offered words of private lists, of hidden messages and of replaced or
+    deleted documents, and leaving a word alone told that it exists somewhere. Candidates
+    come from the spelling words (unstemmed) and are checked against the subject's postings
+    (stemmed): Whoosh files every spelling word under a segment's first document."""
     reader = snapshot.searcher.reader()
-    corrector = snapshot.searcher.corrector("subject")
+    spelling = snapshot.searcher.schema["subject"].spelling_fieldname("subject")
+
+    def seen(field: str, word: str) -> int:
+        """In how many documents the reader may see `word` is indexed in `field`."""
+        docs = snapshot.evaluator.term(field, word).docs  # never deleted documents
+        return int(np.count_nonzero(~hidden[docs]))
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(1)
         stemmed = stem(word.lower())
-        if word in _OPERATORS or any(reader.doc_frequency(f, stemmed) for f in DEFAULT_FIELDS):
+        if word in _OPERATORS or any(seen(f, stemmed) for f in DEFAULT_FIELDS):
             return word
         # One edit away first: the common typo, and cheaper than searching two away. Only
         # words with the same first letter are tried: Whoosh compares the typo with every
         # candidate in Python (100 ms over all subject words, under 10 ms over one letter's).
-        better = corrector.suggest(word.lower(), limit=1, maxdist=1, prefix=1) or (
-            corrector.suggest(word.lower(), limit=1, maxdist=2, prefix=1)
-        )
-        return better[0] if better else word
+        for distance in (1, 2):
+            counted = [
+                (-seen("subject", stem(candidate)), candidate)
+                for candidate in reader.terms_within(spelling, word.lower(), distance, prefix=1)
+                if candidate != word.lower()
+            ]
+            best = min((c for c in counted if c[0] < 0), default=None)
+            if best is not None:
+                return best[1]
+        return word
 
     corrected = _WORD.sub(fix, query)
     return corrected if corrected != query else None

@@ -19,6 +19,7 @@ from whoosh.searching import Searcher
 from app.search.evaluate import Evaluator
 from app.search.query import make_parser
 from app.search.store import IndexCorrupt, SearchIndexError, current_generation, open_generation
+from app.settings import SearchSettings
 
 
 class Snapshot:
@@ -104,11 +105,18 @@ class Snapshot:
 
 class SearchIndex:
     """The index a process searches. `public_lists` names the lists anonymous readers may
-    see; it is asked on every search, so making a list private takes effect at once."""
+    see; it is asked on every search, so making a list private takes effect at once.
+    `limits` bound what one search may cost."""
 
-    def __init__(self, index_dir: Path, public_lists: Callable[[], set[str]]) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        public_lists: Callable[[], set[str]],
+        limits: SearchSettings | None = None,
+    ) -> None:
         self.index_dir = index_dir
         self.public_lists = public_lists
+        self.limits = limits or SearchSettings()
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
 

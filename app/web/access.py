@@ -7,6 +7,7 @@ from flask import abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audience import Audience
 from app.models import MailingList, Message
 from ingest.addresses import obfuscate
 
@@ -43,6 +44,12 @@ def visible_messages():  # type: ignore[no-untyped-def]
     if can("hide_messages"):
         return Message.id.is_not(None)
     return Message.hidden.is_(False)
+
+
+def reader() -> Audience:
+    """The current reader as an audience (app.audience): what they may read, and whether
+    staff are named to them (any staff role)."""
+    return Audience(readable_list_filter(), visible_messages(), names_staff=can_read_private())
 
 
 def readable_names() -> set[str] | None:

@@ -22,7 +22,7 @@ from app.models import (
 )
 from app.positions import tally, thread_positions
 from app.web import db_session
-from app.web.access import readable_list, readable_list_filter, visible_messages
+from app.web.access import readable_list, readable_list_filter, reader, visible_messages
 from app.web.auth import can
 from app.web.charts import bars, timeline
 from app.web.forms import CorrectionForm
@@ -255,7 +255,7 @@ def thread_page(name: str, key: str) -> str | Response:
             DecisionLink.state == "confirmed",
         )
     ).all()
-    positions = thread_positions(session, thread.id, visible_messages())
+    positions = thread_positions(session, thread.id, reader())
     tags = sorted(
         session.scalars(
             select(Tag.name)

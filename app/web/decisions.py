@@ -20,6 +20,7 @@ from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from app.audience import announcement, decision_history, decision_links
 from app.csv_export import csv_text
 from app.exports import decision_record
 from app.governance import (
@@ -33,16 +34,12 @@ from app.governance import (
 from app.models import (
     DECISION_STATUSES,
     Decision,
-    DecisionEvent,
     DecisionLink,
-    MailingList,
     Message,
     Tag,
-    Thread,
-    User,
 )
 from app.web import db_session
-from app.web.access import readable_list_filter, readable_names, visible_messages
+from app.web.access import readable_names, reader
 from app.web.auth import current_user_id, requires
 from app.web.charts import timeline
 from app.web.feeds import absolute_url_for, atom_response, rfc3339
@@ -104,9 +101,7 @@ def index() -> str:
 @bp.get("/decisions.json")
 def index_json() -> Response:
     session = db_session()
-    records = [
-        decision_record(session, d, readable_list_filter()) for d in filtered_decisions(session)
-    ]
+    records = [decision_record(session, d, reader()) for d in filtered_decisions(session)]
     response = Response(
         json.dumps(records, ensure_ascii=False, indent=1), mimetype="application/json"
     )
@@ -242,30 +237,16 @@ def show(slug: str) -> str:
 
     session = db_session()
     decision = _decision(session, slug)
-    rows = session.execute(
-        select(DecisionLink, Thread, Message, MailingList.name)
-        .outerjoin(Message, DecisionLink.message_pk == Message.id)
-        .join(
-            Thread,
-            (Thread.id == DecisionLink.thread_id) | (Thread.id == Message.thread_id),
-        )
-        .join(MailingList, Thread.list_id == MailingList.id)
-        .where(DecisionLink.decision_id == decision.id, readable_list_filter())
-    ).all()
+    audience = reader()
+    rows = decision_links(session, decision, audience)
     confirmed = [r for r in rows if r[0].state == "confirmed"]
     suggested = [r for r in rows if r[0].state == "suggested"]
     confirmed.sort(key=lambda r: (r[2].date_utc if r[2] else r[1].first_date) or datetime.min)
     thread_ids = sorted({thread.id for _, thread, _, _ in confirmed})
     threads = {thread.id: (thread, name) for _, thread, _, name in confirmed}
-    positions = {tid: thread_positions(session, tid, visible_messages()) for tid in thread_ids}
+    positions = {tid: thread_positions(session, tid, audience) for tid in thread_ids}
     dates = session.scalars(
-        select(Message.date_utc).where(Message.thread_id.in_(thread_ids), visible_messages())
-    ).all()
-    history = session.execute(
-        select(DecisionEvent, User.name)
-        .outerjoin(User, User.id == DecisionEvent.user_id)
-        .where(DecisionEvent.decision_id == decision.id)
-        .order_by(DecisionEvent.created_at, DecisionEvent.id)
+        select(Message.date_utc).where(Message.thread_id.in_(thread_ids), audience.messages)
     ).all()
     related = {
         "supersedes": session.get(Decision, decision.supersedes_id)
@@ -274,9 +255,7 @@ def show(slug: str) -> str:
         "superseded_by": session.scalars(
             select(Decision).where(Decision.supersedes_id == decision.id)
         ).all(),
-        "announcement": session.get(Message, decision.announced_by_message_pk)
-        if decision.announced_by_message_pk
-        else None,
+        "announcement": announcement(session, decision, audience),
     }
     return render_template(
         "decisions/show.html",
@@ -286,7 +265,7 @@ def show(slug: str) -> str:
         threads=threads,
         positions=positions,
         timeline=timeline(list(dates), "Discussion activity per day", bar_width=3),
-        history=history,
+        history=decision_history(session, decision, audience),
         related=related,
     )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from sqlalchemy import extract, func, select
 
+from app.audience import participant_names
 from app.models import MailingList, Message, Participant, Position, Thread
 from app.web import db_session
-from app.web.access import readable_list_filter, visible_messages
+from app.web.access import readable_list_filter, reader, visible_messages
 from app.web.browse import last_twelve
 from app.web.charts import bars
 from app.web.page_cache import cached_page
@@ -32,6 +33,7 @@ def participant(participant_id: int) -> str:
     ).all()
     if not lists:
         abort(404)
+    name = participant_names(session, reader(), [person.id]).get(person.id, "")
     year = extract("year", Message.date_utc)
     month = extract("month", Message.date_utc)
     per_month = {
@@ -70,6 +72,7 @@ def participant(participant_id: int) -> str:
     return render_template(
         "participant.html",
         person=person,
+        name=name,
         lists=lists,
         activity=bars(values, labels, width=240, height=32, title="Messages per month"),
         total=sum(n for _, n in lists),
