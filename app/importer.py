@@ -23,7 +23,7 @@ from app.search.background import BackgroundIndexer
 from app.settings import Settings
 from app.store import Account, BatchStore, Outcome
 from ingest.parse import parse_message
-from ingest.records import RawMessage, RejectedMessage
+from ingest.records import RawMessage, RejectedMessage, SizeLimit
 from ingest.sources import SourceError, detect_format, iter_archive, list_files
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,8 @@ def run_ingest(
     account = Account(ignored_files=ignored)
     show_bar = sys.stderr.isatty() if progress is None else progress
     batch_size = settings.ingest.batch_size
+    # Messages over the limit are spilled beside the quarantine they will be moved into.
+    limit = SizeLimit(settings.ingest.max_message_bytes, settings.quarantine_dir)
     with sessions() as session:
         catch_up_index(session, settings.index_dir)
         run = IngestRun(paths=[str(p) for p in paths], list_name=list_name)
@@ -90,18 +92,21 @@ def run_ingest(
         try:
             # Batches run across files: a folder of single-message files commits as rarely
             # as one big mbox does.
+            # A batch is also committed once its messages reach the size limit in bytes:
+            # however many large messages an archive holds, memory holds about one's worth.
             batch: list[Outcome] = []
-            read = 0
+            batch_bytes = read = 0
             started = time.monotonic()
             for done, (path, file_format) in enumerate(files, 1):
-                for outcome in outcomes_of(iter_archive(path, file_format)):
+                for outcome in outcomes_of(iter_archive(path, file_format, limit)):
                     read += 1
                     batch.append(outcome)
-                    if len(batch) >= batch_size:
+                    batch_bytes += len(outcome.raw.data)
+                    if len(batch) >= batch_size or batch_bytes >= limit.max_bytes:
                         index.add(
                             session, _commit_batch(session, store, batch, account, run), len(batch)
                         )
-                        batch = []
+                        batch, batch_bytes = [], 0
                         bar.set_postfix(_rate(read, started), refresh=False)
                 bar.update(1)
                 bar.set_postfix(_rate(read, started))

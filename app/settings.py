@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.records import DEFAULT_MAX_MESSAGE_BYTES
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 #: `quorum serve`'s default address, the base URL when none is configured.
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
@@ -26,6 +28,8 @@ class IngestSettings:
     batch_size: int = 500
     subject_window_days: int = 30
     index_every: int = 5000
+    #: A larger message is quarantined without ever being held whole in memory.
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from app.threads import Threader, header_parent, message_ancestry
 from ingest.copies import copy_rank, truncated_copy
 from ingest.pipermail_article import ARTICLE_DATE_SOURCE
 from ingest.records import Attachment, ParsedMessage, RawMessage
+from ingest.storable import storable_text
 from ingest.subjects import subject_key
 
 OUTCOMES = ("stored", "duplicate", "skipped", "rejected")
@@ -339,13 +341,20 @@ class BatchStore:
         return _threading_inputs(stored) != before
 
     def _quarantine(self, raw: RawMessage, reason: str, account: Account) -> None:
-        """Keep a rejected message's bytes and reason, on disk and in the database."""
-        digest = hashlib.sha256(raw.data).hexdigest()
+        """Keep a rejected message's bytes and reason, on disk and in the database. A message
+        over the size limit was spilled to a file as it was read: that file is moved into
+        the quarantine as it is, and the database row keeps only its first bytes."""
+        reason = storable_text(reason)
         self.quarantine_dir.mkdir(parents=True, exist_ok=True)
-        (self.quarantine_dir / f"{digest}.eml").write_bytes(raw.data)
-        (self.quarantine_dir / f"{digest}.json").write_text(
-            json.dumps({"reason": reason, "source": raw.source, "offset": raw.offset}) + "\n"
-        )
+        record: dict[str, object] = {"reason": reason, "source": raw.source, "offset": raw.offset}
+        if raw.spilled is None:
+            digest = hashlib.sha256(raw.data).hexdigest()
+            (self.quarantine_dir / f"{digest}.eml").write_bytes(raw.data)
+        else:
+            digest = raw.spilled.sha256
+            shutil.move(raw.spilled.path, self.quarantine_dir / f"{digest}.eml")
+            record["size"] = raw.spilled.size
+        (self.quarantine_dir / f"{digest}.json").write_text(json.dumps(record) + "\n")
         exists = self.session.scalar(select(Rejection.id).where(Rejection.raw_sha256 == digest))
         if exists is None:
             self.session.add(

@@ -7,6 +7,10 @@ from email.utils import getaddresses
 
 _OBFUSCATED = re.compile(r"^\s*(\S+) at (\S+?)\s*(?:\((.*)\))?\s*$")
 _AT_FORM = re.compile(r"(\S+) at (\S+)")
+# A sender's name and address fit in far fewer characters. The rest of a longer From value
+# is not read: the standard library's address parser (and the pattern above) take time
+# that grows with the square of the value's length.
+_MAX_FROM = 2000
 
 
 def normalise_address(address: str) -> str:
@@ -22,6 +26,7 @@ def parse_from(value: str | None) -> tuple[str, str]:
     """(display name, normalised address) from a From header value; empty strings if absent."""
     if not value:
         return "", ""
+    value = value[:_MAX_FROM]
     match = _OBFUSCATED.match(value)
     if match and "@" not in value:
         name = (match.group(3) or "").strip()

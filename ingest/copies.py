@@ -18,7 +18,10 @@ from ingest.records import Attachment
 # What two exports of one message may disagree on: everything but printable ASCII, and "?"
 # (non-ASCII is dropped by the encoding, these bytes by translate()).
 _DROP = bytes(range(0x21)) + b"?\x7f"
-_UTF7 = re.compile(r"\+[A-Za-z0-9/+]{3,}-")
+# A UTF-7 sequence: from the first "+" of a run of base64 letters to the "-" closing it.
+# Tried from the start of each run only, and without backtracking: tried from every "+",
+# a long run of "+" was scanned once per "+".
+_UTF7 = re.compile(r"(?<![A-Za-z0-9/+])([A-Za-z0-9/]*+)(\+[A-Za-z0-9/+]{3,}+-)")
 
 
 def fold(text: str) -> bytes:
@@ -31,7 +34,7 @@ def fold(text: str) -> bytes:
 
 def _decode_utf7(match: re.Match[str]) -> str:
     try:
-        return match.group(0).encode("ascii").decode("utf-7")
+        return match.group(1) + match.group(2).encode("ascii").decode("utf-7")
     except UnicodeDecodeError:
         return match.group(0)
 

@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_tz
 
 _MAX_OFFSET = 14 * 3600  # UTC-12 … UTC+14 is what the world uses
-_ENVELOPE_DATE = re.compile(rb"^From \S+(?: at \S+)?\s+(.*?)\s*$")
+# The date is the rest of the line, stripped afterwards: a lazy group before "\s*$" tried
+# every run of spaces against the end of the line.
+_ENVELOPE_DATE = re.compile(rb"^From \S+(?: at \S+)?\s+(.*)")
 # Years a mailing list message can have been written in; others are corrupt headers.
 _EARLIEST_YEAR = 1970
 _LATEST_YEAR = 2100
@@ -64,7 +66,7 @@ def envelope_date(envelope: bytes | None) -> datetime | None:
     match = _ENVELOPE_DATE.match(envelope)
     if not match:
         return None
-    text = match.group(1).decode("ascii", "replace")
+    text = match.group(1).strip().decode("ascii", "replace")
     for fmt in ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Y %z"):
         try:
             parsed = datetime.strptime(" ".join(text.split()), fmt)

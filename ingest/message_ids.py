@@ -6,9 +6,12 @@ import hashlib
 import re
 
 # Whitespace inside the brackets is folding, not part of the id, except in pipermail's
-# obfuscation of the "@" ("<123.camel at host>"), which is undone.
-_ID = re.compile(r"<+([^<>]*?)>+")
-_OBFUSCATED_AT = re.compile(r"\s+at\s+")
+# obfuscation of the "@" ("<123.camel at host>"), which is undone. Doubled brackets need no
+# pattern of their own: the id is what the innermost pair holds. (A pattern for the run of
+# brackets, "<+…>+", tried every "<" of a long run against the rest of the run.)
+_ID = re.compile(r"<([^<>]*)>")
+# From the first space of a run only, so that a long run is not retried from each space.
+_OBFUSCATED_AT = re.compile(r"(?<!\s)\s+at\s+")
 
 
 def normalise_message_id(value: str | None) -> str | None:

@@ -26,6 +26,7 @@ from ingest.message_ids import normalise_message_id, parse_id_list, synthetic_me
 from ingest.pipermail_article import parse_article
 from ingest.records import Attachment, ParsedMessage, RawMessage, RejectedMessage
 from ingest.scrubbed import extract_scrubbed
+from ingest.storable import storable
 
 # mail-parser logs every odd part at WARNING; the account and defects list say it better.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
@@ -44,9 +45,20 @@ _CHARSET_ALIASES = {
 
 
 def parse_message(raw: RawMessage) -> ParsedMessage:
-    """Parse one message; raise ``RejectedMessage`` with a reason when it is not usable mail."""
+    """Parse one message; raise ``RejectedMessage`` with a reason when it is not usable mail
+    (or larger than the reader's limit: such a message was never read whole). The text
+    comes out storable in every supported database (see ``ingest.storable``)."""
+    if raw.spilled is not None:
+        raise RejectedMessage(
+            f"message too large: {raw.spilled.size:,} bytes, over the limit of"
+            f" {raw.spilled.limit:,} (max_message_bytes)"
+        )
     if raw.kind == "pipermail-article":
-        return parse_article(raw)
+        return storable(parse_article(raw))
+    return storable(_parse_mail(raw))
+
+
+def _parse_mail(raw: RawMessage) -> ParsedMessage:
     if not raw.data.strip():
         raise RejectedMessage("empty message")
     header_block, body_bytes = split_message(raw.data)

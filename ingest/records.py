@@ -4,12 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+
+#: The largest message read into memory by default (25 MiB): list mail is kilobytes; what
+#: is larger is an attachment bomb or a broken archive, and is quarantined instead.
+DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SizeLimit:
+    """How large a message the readers hold in memory, and where a larger one goes instead
+    (``spill_dir``, the system's temporary folder when None) while it is read."""
+
+    max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    spill_dir: Path | None = None
+
+
+#: What readers use when the caller sets no limit of its own.
+DEFAULT_LIMIT = SizeLimit()
+
+
+@dataclass(frozen=True, slots=True)
+class Spilled:
+    """A message larger than the limit: every byte of it in a file, never in memory."""
+
+    path: Path
+    size: int
+    sha256: str
+    limit: int
 
 
 @dataclass(frozen=True, slots=True)
 class RawMessage:
     """One message's bytes as an archive holds them, and where they came from."""
 
+    #: The message's bytes; only its first bytes (the headers) when it was ``spilled``.
     data: bytes
     source: str
     offset: int
@@ -26,6 +55,8 @@ class RawMessage:
     #: as the month's thread.html nests it (weaker evidence than headers).
     message_id: str | None = None
     thread_parent: str | None = None
+    #: Set when the message is larger than the reader's ``SizeLimit``.
+    spilled: Spilled | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -274,13 +274,18 @@ def _merge(
     """Fill blank lines from their neighbours and join runs of equal labels. A blank line
     joins the segment before it, except that an empty quoted line (">") joins a quote."""
     n = len(lines)
+    # The next label after each line, found once from the end: looking ahead from every
+    # blank line cost the square of the number of lines in a body of empty quotes.
+    next_label: list[_Label | None] = [None] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        next_label[i] = labels[i] if labels[i] is not None else next_label[i + 1]
     filled: list[_Label] = []
     for i in range(n):
         label = labels[i]
         if label is None:
             before = filled[-1] if filled else None
             if before is None or (depths[i] and before[1] != depths[i]):
-                after = next((x for x in labels[i + 1 :] if x is not None), None)
+                after = next_label[i + 1]
                 if before is None or (after is not None and after[1] == depths[i]):
                     before = after
             label = before or ("own", 0, None, None)

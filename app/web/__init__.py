@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, g, render_template, request
+from flask import Flask, Response, abort, current_app, g, render_template, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
@@ -67,6 +67,19 @@ def register_web(app: Flask) -> None:
     from app.api.problems import from_http_exception, is_api_path, problem_response
 
     register_api(app)
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        """Nothing is named with a NUL, and PostgreSQL cannot even look one up: a NUL in
+        the path names nothing (404), one in a query string or a form is no value any page
+        takes (400). The API checks its own parameters and answers with problems."""
+        if is_api_path(request.path):
+            return
+        if "\x00" in request.path:
+            abort(404)
+        for key, value in (*request.args.items(multi=True), *request.form.items(multi=True)):
+            if "\x00" in key or "\x00" in value:
+                abort(400)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ingest.records import RawMessage
+from ingest.records import DEFAULT_LIMIT, RawMessage, SizeLimit
 from ingest.sources.mbox import iter_mbox, open_maybe_gzip
 from ingest.sources.pipermail_html import ARTICLE_NAME, is_pipermail_folder, iter_pipermail_html
 from ingest.sources.single import is_maildir, iter_eml, iter_maildir
@@ -92,20 +92,23 @@ def detect_format(path: Path) -> str:
     raise SourceError(f"{path}: not a mail archive (neither mbox, pipermail nor a message)")
 
 
-def iter_archive(path: Path, fmt: str = "auto") -> Iterator[RawMessage]:
-    """Raw messages of one path (a file, or a maildir folder) in the given or detected format."""
+def iter_archive(
+    path: Path, fmt: str = "auto", limit: SizeLimit = DEFAULT_LIMIT
+) -> Iterator[RawMessage]:
+    """Raw messages of one path (a file, or a maildir folder) in the given or detected format;
+    a message larger than `limit` comes spilled to a file (see ``ingest.sources.bounded``)."""
     if fmt == "auto":
         fmt = detect_format(path)
     hint = list_hint_for(path)
     try:
         if fmt in ("mbox", "pipermail-txt"):
-            yield from iter_mbox(path, hint)
+            yield from iter_mbox(path, hint, limit)
         elif fmt == "pipermail-html":
-            yield from iter_pipermail_html(path, hint)
+            yield from iter_pipermail_html(path, hint, limit)
         elif fmt == "maildir":
-            yield from iter_maildir(path, hint)
+            yield from iter_maildir(path, hint, limit)
         elif fmt == "eml":
-            yield from iter_eml(path, hint)
+            yield from iter_eml(path, hint, limit)
         else:
             raise SourceError(f"{path}: unknown format {fmt!r}")
     except OSError as exc:

@@ -24,14 +24,15 @@ from pathlib import Path
 
 from ingest.message_ids import normalise_message_id
 from ingest.pipermail_article import read_article
-from ingest.records import RawMessage
+from ingest.records import DEFAULT_LIMIT, RawMessage, SizeLimit
+from ingest.sources.bounded import read_bounded
 
 ARTICLE_NAME = re.compile(r"^\d{6}\.html$")
+# A key holds no "<" either: each entry's scan stops at the next tag, so a page of
+# unterminated "<!--1 " openings is read in one pass.
 _THREAD_ENTRY = re.compile(
-    r"<!--(\d+) ([^>]*?) -->\s*<LI><A HREF=\"(\d{6})\.html\"", re.IGNORECASE | re.DOTALL
+    r"<!--(\d+) ([^<>]*?) -->\s*<LI><A HREF=\"(\d{6})\.html\"", re.IGNORECASE | re.DOTALL
 )
-# Older pipermail thread keys end with "<date>/<message-id>-".
-_KEY_MESSAGE_ID = re.compile(r"/([^/\s]+@[^/\s]+?)-$")
 
 
 def is_pipermail_folder(path: Path) -> bool:
@@ -70,17 +71,31 @@ def thread_index(folder: Path) -> ThreadIndex:
         parent = open_at_depth.get(depth - 1)
         if parent is not None:
             found.parents[number] = parent
-        named = _KEY_MESSAGE_ID.search(key.strip())
+        named = _key_message_id(key)
         if named:
-            message_id = normalise_message_id(named.group(1))
+            message_id = normalise_message_id(named)
             if message_id:
                 found.key_ids[number] = message_id
     return found
 
 
-def iter_pipermail_html(path: Path, list_hint: str | None = None) -> Iterator[RawMessage]:
+def _key_message_id(key: str) -> str | None:
+    """The Message-ID that older pipermail wrote at the end of a thread key
+    ("<date>/<message-id>-"): the last "/" segment, without spaces, holding an "@" between
+    other characters. Read by hand, as a pattern backtracked over every "@" of a long key."""
+    _, slash, last = key.strip().rpartition("/")
+    core = last[:-1]
+    if slash and last.endswith("-") and "@" in core[1:-1] and not any(c.isspace() for c in core):
+        return core
+    return None
+
+
+def iter_pipermail_html(
+    path: Path, list_hint: str | None = None, limit: SizeLimit = DEFAULT_LIMIT
+) -> Iterator[RawMessage]:
     """Yield every article page of a month folder (or the one page named) with its id and
-    thread parent, as the folder around it gives them."""
+    thread parent, as the folder around it gives them. A page larger than `limit` is not
+    read for its identity, and comes spilled to a file."""
     folder = path.parent if path.is_file() else path
     files = article_files(folder)
     index = thread_index(folder)
@@ -89,6 +104,8 @@ def iter_pipermail_html(path: Path, list_hint: str | None = None) -> Iterator[Ra
     orphans: dict[str, tuple[str, str, str]] = {}
     for file in files:
         number = file.name[:6]
+        if file.stat().st_size > limit.max_bytes:
+            continue
         article = read_article(file.read_bytes())
         if article is None:
             continue
@@ -105,8 +122,10 @@ def iter_pipermail_html(path: Path, list_hint: str | None = None) -> Iterator[Ra
     for file in [path] if path.is_file() else files:
         number = file.name[:6]
         parent = index.parents.get(number)
+        with file.open("rb") as fh:
+            data, spilled = read_bounded(fh, limit)
         yield RawMessage(
-            data=file.read_bytes(),
+            data=data,
             source=str(file),
             offset=0,
             list_hint=list_hint,
@@ -114,4 +133,5 @@ def iter_pipermail_html(path: Path, list_hint: str | None = None) -> Iterator[Ra
             article_url=f"{folder.name}/{file.name}",
             message_id=ids.get(number),
             thread_parent=ids.get(parent) if parent else None,
+            spilled=spilled,
         )
