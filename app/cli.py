@@ -17,6 +17,8 @@ from app import create_app, settings_of
 from app.db import upgrade
 from app.exports import export_decisions, export_messages, export_positions
 from app.models import ROLES
+from app.positions import SHIPPED_MODEL, active_model, model_path, recompute
+from app.stance_training import describe_model, gather, train_model
 from ingest.sources import FORMATS, SourceError
 
 
@@ -172,13 +174,77 @@ def positions() -> None:
 @click.option("--list", "list_name", help="Only this list.")
 @with_appcontext
 def positions_recompute(list_name: str | None) -> None:
-    """Rerun extraction over stored messages; staff corrections are kept."""
-    from app.positions import recompute
-
+    """Rerun extraction over stored messages with the active model; staff corrections
+    are kept."""
     sessions = _ready()
     with sessions() as session:
-        done = recompute(session, list_name)
+        done = recompute(session, active_model(settings_of(current_app).home), list_name)
     click.echo(f"positions recomputed for {done} messages")
+
+
+@positions.command("train")
+@click.option(
+    "--labels",
+    "label_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A label file (shared/eval/stance schema) for stored messages; repeatable.",
+)
+@click.option("--no-shipped", is_flag=True, help="Leave out the examples shipped with Quorum.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the model (default: QUORUM_HOME/models/stance.npz, then active).",
+)
+@click.option(
+    "--examples-output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the examples trained on (how the shipped examples are made).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
+@with_appcontext
+def positions_train(
+    label_files: tuple[Path, ...],
+    no_shipped: bool,
+    output: Path | None,
+    examples_output: Path | None,
+    as_json: bool,
+) -> None:
+    """Train the stance model on the shipped examples, label files and every staff
+    correction, cross-validate it by thread, and make it the active model."""
+    sessions = _ready()
+    with sessions() as session:
+        examples, missing = gather(session, label_files, shipped=not no_shipped)
+    if len(set(examples.labels)) < 2:
+        raise click.ClickException("nothing to train on: no examples with two stances or more")
+    target = output or model_path(settings_of(current_app).home)
+    model = train_model(examples, name=target.stem)
+    model.save(target)
+    if examples_output:
+        examples.save(examples_output)
+    evaluation = model.info["evaluation"]
+    if as_json:
+        click.echo(json.dumps({"model": str(target), **model.info}, sort_keys=True))
+        return
+    if missing:
+        click.echo(f"{missing} labelled messages are not stored here and were left out")
+    click.echo(f"model written to {target}")
+    click.echo(describe_model(model.info, evaluation))
+
+
+@positions.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the active model's record as JSON.")
+@with_appcontext
+def positions_status(as_json: bool) -> None:
+    """Which stance model is active, what it was trained on, how it scored."""
+    home = settings_of(current_app).home
+    path = model_path(home) if model_path(home).exists() else SHIPPED_MODEL
+    model = active_model(home)
+    if as_json:
+        click.echo(json.dumps({"model": str(path), **model.info}, sort_keys=True))
+        return
+    click.echo(f"active model: {path}")
+    click.echo(describe_model(model.info, model.info.get("evaluation", {})))
 
 
 @export.command("decisions")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from app.models import IngestRun, Message, utcnow
-from app.positions import derive_positions
+from app.positions import active_model, derive_positions
 from app.search import index_threads
 from app.search.background import BackgroundIndexer
 from app.settings import Settings
@@ -25,6 +25,7 @@ from app.store import Account, BatchStore, Outcome
 from ingest.parse import parse_message
 from ingest.records import RawMessage, RejectedMessage, SizeLimit
 from ingest.sources import SourceError, detect_format, iter_archive, list_files
+from ingest.stance_model import StanceModel
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def run_ingest(
     account = Account(ignored_files=ignored)
     show_bar = sys.stderr.isatty() if progress is None else progress
     batch_size = settings.ingest.batch_size
+    model = active_model(settings.home)
     # Messages over the limit are spilled beside the quarantine they will be moved into.
     limit = SizeLimit(settings.ingest.max_message_bytes, settings.quarantine_dir)
     with sessions() as session:
@@ -104,7 +106,9 @@ def run_ingest(
                     batch_bytes += len(outcome.raw.data)
                     if len(batch) >= batch_size or batch_bytes >= limit.max_bytes:
                         index.add(
-                            session, _commit_batch(session, store, batch, account, run), len(batch)
+                            session,
+                            _commit_batch(session, store, model, batch, account, run),
+                            len(batch),
                         )
                         batch, batch_bytes = [], 0
                         bar.set_postfix(_rate(read, started), refresh=False)
@@ -112,7 +116,9 @@ def run_ingest(
                 bar.set_postfix(_rate(read, started))
                 if not show_bar:
                     log.info("%s: %d/%d files, %d messages read", path, done, len(files), read)
-            index.add(session, _commit_batch(session, store, batch, account, run), len(batch))
+            index.add(
+                session, _commit_batch(session, store, model, batch, account, run), len(batch)
+            )
             index.flush(session)
         except BaseException:
             index.stop()
@@ -199,6 +205,7 @@ def _rate(read: int, started: float) -> dict[str, str]:
 def _commit_batch(
     session: Session,
     store: BatchStore,
+    model: StanceModel,
     batch: list[Outcome],
     account: Account,
     run: IngestRun,
@@ -209,7 +216,7 @@ def _commit_batch(
         return set()
     try:
         touched = store.store(batch, account)
-        derive_positions(session, touched)
+        derive_positions(session, touched, model)
         for key in ("read", "stored", "duplicate", "skipped", "rejected"):
             setattr(run, key, getattr(account, key))
         run.per_file = {k: dict(v) for k, v in account.per_file.items()}

@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,7 +35,9 @@ from app.models import (
     utcnow,
 )
 from ingest.segments import Segment, own_text, segment_body
-from ingest.stance import Stance, extract_stance
+from ingest.stance import extract_stance, own_sentences
+from ingest.stance_features import StanceContext, featurize
+from ingest.stance_model import MachinePosition, StanceModel
 
 #: Stances that replace a participant's earlier position in a thread. A later message with
 #: no cue (a question, a side remark) does not undo a "+1" given before.
@@ -88,10 +92,33 @@ class _MessageView:
         return self._own_words
 
 
-def derive_positions(session: Session, thread_ids: Iterable[int]) -> int:
-    """(Re)compute the machine position of every message in the given threads; returns the
-    number of messages processed. Rows are updated in place, so the result is the same
-    however often it runs."""
+#: The model shipped with Quorum, trained on the hand-labelled replies of the stance set.
+SHIPPED_MODEL = Path(str(resources.files("app") / "stance_data" / "model.npz"))
+_loaded: dict[tuple[Path, float], StanceModel] = {}
+
+
+def model_path(home: Path) -> Path:
+    """Where ``quorum positions train`` writes an install's own model."""
+    return home / "models" / "stance.npz"
+
+
+def active_model(home: Path) -> StanceModel:
+    """The install's own model when it trained one, else the shipped one. Loaded once per
+    process and file version (a retrained model is picked up without a restart)."""
+    path = model_path(home)
+    if not path.exists():
+        path = SHIPPED_MODEL
+    key = (path, path.stat().st_mtime)
+    if key not in _loaded:
+        _loaded.clear()
+        _loaded[key] = StanceModel.load(path)
+    return _loaded[key]
+
+
+def derive_positions(session: Session, thread_ids: Iterable[int], model: StanceModel) -> int:
+    """(Re)compute the machine position of every message in the given threads with
+    ``model``; returns the number of messages processed. Rows are updated in place, so the
+    result is the same however often it runs."""
     ids = sorted(set(thread_ids))
     if not ids:
         return 0
@@ -103,7 +130,37 @@ def derive_positions(session: Session, thread_ids: Iterable[int]) -> int:
             .where(Message.thread_id.in_(ids))
         )
     }
-    by_thread: dict[int, list[_MessageView]] = {}
+    threads = load_threads(session, ids)
+    addresses = _address_owners(session, {t.thread_id: t.members for t in threads})
+    count = 0
+    for thread in threads:
+        contexts = stance_contexts(thread)
+        vectors = [featurize(contexts[m.pk]) for m in thread.members]
+        for member, vector in zip(thread.members, vectors, strict=True):
+            context = contexts[member.pk]
+            stance = model.position(vector, context)
+            quoted = resolve_quotes(member, thread.by_id, addresses)
+            _store(session, existing.get(member.pk), member, thread.thread_id, stance, quoted)
+            count += 1
+    return count
+
+
+@dataclass(slots=True)
+class ThreadView:
+    """A thread's members as position derivation reads them, and which one opened it."""
+
+    thread_id: int
+    key: str
+    members: list[_MessageView]
+    by_id: dict[str, _MessageView]
+
+    @property
+    def root(self) -> _MessageView | None:
+        return self.by_id.get(self.key)
+
+
+def load_threads(session: Session, thread_ids: list[int]) -> list[ThreadView]:
+    """The given threads with their members in date order, each body segmented once."""
     rows = session.execute(
         select(
             Message.id,
@@ -114,10 +171,14 @@ def derive_positions(session: Session, thread_ids: Iterable[int]) -> int:
             Message.from_name,
             Message.from_address,
             Message.body,
-        ).where(Message.thread_id.in_(ids))
+            Message.date_utc,
+        )
+        .where(Message.thread_id.in_(thread_ids))
+        .order_by(Message.date_utc.is_(None), Message.date_utc, Message.id)
     )
+    members: dict[int, list[_MessageView]] = {}
     for row in rows:
-        by_thread.setdefault(row.thread_id, []).append(
+        members.setdefault(row.thread_id, []).append(
             _MessageView(
                 row.id,
                 row.message_id,
@@ -128,54 +189,44 @@ def derive_positions(session: Session, thread_ids: Iterable[int]) -> int:
                 segment_body(row.body),
             )
         )
-    addresses = _address_owners(session, by_thread)
-    keys = dict(session.execute(select(Thread.id, Thread.key).where(Thread.id.in_(ids))).all())
-    count = 0
-    for thread_id, members in by_thread.items():
-        by_id = {m.message_id: m for m in members}
-        root = by_id.get(keys.get(thread_id, ""))
-        proposer = root.participant_id if root is not None else None
-        own = {m.pk: extract_stance(m.body, m.segments) for m in members}
-        for member in members:
-            parent = by_id.get(member.parent_id or "")
-            stance = in_context(
-                own[member.pk],
-                own[parent.pk] if parent is not None else None,
-                by_proposer=member.participant_id is not None and member.participant_id == proposer,
-                answers_proposer=parent is None or parent.participant_id == proposer,
-            )
-            quoted = resolve_quotes(member, by_id, addresses)
-            _store(session, existing.get(member.pk), member, thread_id, stance, quoted)
-            count += 1
-    return count
+    keys = dict(
+        session.execute(select(Thread.id, Thread.key).where(Thread.id.in_(thread_ids))).all()
+    )
+    return [
+        ThreadView(tid, keys.get(tid, ""), ms, {m.message_id: m for m in ms})
+        for tid, ms in sorted(members.items())
+    ]
 
 
-def in_context(
-    stance: Stance, parent: Stance | None, by_proposer: bool, answers_proposer: bool
-) -> Stance:
-    """Read a message's stance against its thread.
-
-    Agreement answers the message replied to: "+1" or "I agree" to someone who opposed
-    the proposal (or had concerns) takes their side, and disagreeing with an objection is
-    not an objection (it stays neutral rather than guess). A condition set by the
-    proposer is accepting an amendment, still support; objections or worries in the
-    proposer's own follow-ups are aimed at alternatives, so they stay neutral."""
-    if by_proposer and stance.method == "cue-conditional":
-        return replace(stance, stance="support", method="cue-conditional-by-proposer")
-    if by_proposer and stance.stance in ("oppose", "concern") and not stance.vote:
-        return replace(
-            stance, stance="neutral", confidence=0.4, method=f"{stance.method}-by-proposer"
+def stance_contexts(thread: ThreadView) -> dict[int, StanceContext]:
+    """What the classifier reads of each member: its own words, the rules' reading of them,
+    and its relation to the proposal and to the message it answers. Training builds its
+    examples through this same function, so a model sees at run time what it learnt on."""
+    root = thread.root
+    proposer = root.participant_id if root is not None else None
+    rules = {m.pk: extract_stance(m.body, m.segments) for m in thread.members}
+    root_own = own_text(root.segments) if root is not None else ""
+    contexts: dict[int, StanceContext] = {}
+    for rank, member in enumerate(thread.members):
+        parent = thread.by_id.get(member.parent_id or "")
+        contexts[member.pk] = StanceContext(
+            body=member.body,
+            sentences=tuple(own_sentences(member.segments)),
+            own=own_text(member.segments),
+            parent_own=own_text(parent.segments) if parent is not None else "",
+            root_own=root_own,
+            is_root=member is root,
+            by_proposer=proposer is not None and member.participant_id == proposer,
+            answers_proposer=parent is None or parent.participant_id == proposer,
+            depth=len(_ancestors(member, thread.by_id)),
+            rank=rank,
+            quoted_lines=sum(
+                s.end_line - s.start_line for s in member.segments if s.kind == "quoted"
+            ),
+            rule=rules[member.pk],
+            parent_rule=rules[parent.pk] if parent is not None else None,
         )
-    if parent is None or answers_proposer or parent.stance not in ("oppose", "concern"):
-        return stance
-    if stance.stance == "support" and stance.method in ("cue-agree", "vote-vote"):
-        confidence = min(stance.confidence, 0.6)
-        return replace(
-            stance, stance=parent.stance, confidence=confidence, method=f"{stance.method}-parent"
-        )
-    if stance.method == "cue-disagree":
-        return replace(stance, stance="neutral", confidence=0.4, method="cue-disagree-parent")
-    return stance
+    return contexts
 
 
 def resolve_quotes(
@@ -269,7 +320,7 @@ def _store(
     row: Position | None,
     member: _MessageView,
     thread_id: int,
-    stance: Stance,
+    stance: MachinePosition,
     quoted: list[QuotedSource],
 ) -> None:
     values = {
@@ -282,6 +333,7 @@ def _store(
         "evidence_end": stance.evidence_end,
         "confidence": stance.confidence,
         "method": stance.method,
+        "unsure": stance.unsure,
         "quoted": [q.as_dict() for q in quoted],
     }
     if row is None:
@@ -306,8 +358,11 @@ def _address_owners(session: Session, threads: dict[int, list[_MessageView]]) ->
     return {address.lower(): pid for address, pid in rows}
 
 
-def recompute(session: Session, list_name: str | None = None, batch: int = 500) -> int:
-    """Rerun extraction over every stored thread (of one list); returns messages processed."""
+def recompute(
+    session: Session, model: StanceModel, list_name: str | None = None, batch: int = 500
+) -> int:
+    """Rerun extraction over every stored thread (of one list) with ``model``; returns
+    messages processed. Staff corrections live in their own table and stay."""
     query = select(Thread.id).order_by(Thread.id)
     if list_name:
         query = query.join(MailingList, MailingList.id == Thread.list_id).where(
@@ -316,7 +371,7 @@ def recompute(session: Session, list_name: str | None = None, batch: int = 500) 
     thread_ids = list(session.scalars(query))
     done = 0
     for start in range(0, len(thread_ids), batch):
-        done += derive_positions(session, thread_ids[start : start + batch])
+        done += derive_positions(session, thread_ids[start : start + batch], model)
         session.commit()
     return done
 

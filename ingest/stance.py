@@ -324,13 +324,20 @@ def _from_cues(body: str, cues: list[_Cue], kinds: set[str]) -> Stance:
     )
 
 
-def _fallback(body: str, own: list[Segment]) -> Stance:
-    sentences = [
+def own_sentences(segments: list[Segment]) -> list[tuple[int, int]]:
+    """The sentences of the author's own words (code lines left out), as offsets into the
+    body the segments came from."""
+    return [
         (segment.offset + start, segment.offset + end)
-        for segment in own
+        for segment in segments
+        if segment.kind == "own"
         for start, end in _sentences(segment.text)
         if not _CODE_LINE.match(segment.text, start)
     ]
+
+
+def _fallback(body: str, own: list[Segment]) -> Stance:
+    sentences = own_sentences(own)
     if not sentences:
         return Stance("none", None, None, None, None, 0.5, "no-own-text")
     words = sum(len(body[start:end].split()) for start, end in sentences)

@@ -1,0 +1,184 @@
+"""A trained stance classifier as data: weights in a NumPy archive that loading cannot run.
+
+The model is a multinomial logistic regression over the hashed features of
+``ingest.stance_features``: a weight matrix, a bias per class, and per-class confidence
+thresholds chosen on cross-validation below which a position is *unsure* (the model
+abstains: its best guess is kept, shown as unsure and left out of tallies). The file is an
+``.npz`` read with ``allow_pickle=False`` and a JSON header (format, feature version,
+training figures) whose SHA-256 digest of the arrays must match, so a tampered, truncated
+or foreign file is refused with a clear error instead of silently scoring nonsense.
+
+Applying a model is pure: a context in, a position out, with the evidence (an exact slice
+of the body from the author's own words) chosen to explain the class it gave.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, StanceContext, ngram_names
+from ingest.stance_features import hashed as hashed_names
+
+MODEL_FORMAT = "quorum-stance-model/1"
+STANCES = ("support", "oppose", "concern", "neutral", "none")
+#: Sentences looked at when choosing evidence the rules did not give.
+_EVIDENCE_SENTENCES = 12
+
+
+class ModelError(ValueError):
+    """A model file that cannot be used: missing, damaged, tampered with or foreign."""
+
+
+@dataclass(frozen=True, slots=True)
+class MachinePosition:
+    """The machine's reading of one message, as stored in ``positions``."""
+
+    stance: str
+    vote: str | None
+    evidence: str | None
+    evidence_start: int | None
+    evidence_end: int | None
+    confidence: float
+    method: str
+    unsure: bool
+
+
+@dataclass(frozen=True)
+class StanceModel:
+    classes: tuple[str, ...]
+    weights: np.ndarray  # (DIMENSIONS, classes) float32, dense for fast lookup
+    bias: np.ndarray  # (classes,)
+    thresholds: np.ndarray  # (classes,): below its threshold a prediction is unsure
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.info.get("name", "stance-model"))
+
+    def probabilities(self, vectors: list[dict[int, float]]) -> np.ndarray:
+        """Class probabilities, one row per sparse vector."""
+        scores = np.tile(self.bias, (len(vectors), 1))
+        for row, vector in enumerate(vectors):
+            if vector:
+                index = np.fromiter(vector.keys(), np.int64, len(vector))
+                value = np.fromiter(vector.values(), np.float32, len(vector))
+                scores[row] += value @ self.weights[index]
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def position(self, vector: dict[int, float], context: StanceContext) -> MachinePosition:
+        """The stance of one message, with its evidence, confidence and whether it is sure."""
+        probabilities = self.probabilities([vector])[0]
+        best = int(probabilities.argmax())
+        stance, confidence = self.classes[best], float(probabilities[best])
+        unsure = confidence < float(self.thresholds[best])
+        rule = context.rule
+        vote = rule.vote if rule.method.startswith("vote") else None
+        if stance == "none":
+            return MachinePosition(stance, vote, None, None, None, confidence, "model", unsure)
+        if rule.evidence is not None and (rule.stance == stance or vote is not None):
+            start, end = rule.evidence_start, rule.evidence_end
+        else:
+            start, end = self._evidence_span(context, best)
+        evidence = context.body[start:end] if start is not None and end is not None else None
+        return MachinePosition(stance, vote, evidence, start, end, confidence, "model", unsure)
+
+    def _evidence_span(self, context: StanceContext, best: int) -> tuple[int | None, int | None]:
+        """The own sentence whose words weigh most towards the class given."""
+        margin = self.weights[:, best] - self.weights.mean(axis=1)
+        chosen, top = (None, None), -math.inf
+        for start, end in context.sentences[:_EVIDENCE_SENTENCES]:
+            names = ngram_names("w", context.body[start:end].lower())
+            if not names:
+                continue
+            score = float(margin[hashed_names(names)].sum()) / math.sqrt(len(names))
+            if score > top:
+                chosen, top = (start, end), score
+        return chosen
+
+    # -- persistence ------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the model; only rows with a non-zero weight are stored."""
+        rows = np.flatnonzero(np.any(self.weights != 0, axis=1)).astype(np.int32)
+        arrays = {
+            "rows": rows,
+            "values": self.weights[rows].astype(np.float32),
+            "bias": self.bias.astype(np.float32),
+            "thresholds": self.thresholds.astype(np.float32),
+        }
+        header = {
+            **self.info,
+            "format": MODEL_FORMAT,
+            "feature_version": FEATURE_VERSION,
+            "classes": list(self.classes),
+            "sha256": _digest(arrays),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as out:
+            np.savez_compressed(
+                out, header=_text_array(json.dumps(header, sort_keys=True)), **arrays
+            )
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> StanceModel:
+        """Read a model file, refusing anything that is not an intact Quorum stance model
+        of this feature version."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in ("rows", "values", "bias", "thresholds")}
+                header = json.loads(bytes(data["header"]).decode())
+        except FileNotFoundError:
+            raise ModelError(f"{path}: no such model file") from None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as error:
+            raise ModelError(f"{path}: not a Quorum stance model ({error})") from None
+        if not isinstance(header, dict) or header.get("format") != MODEL_FORMAT:
+            raise ModelError(f"{path}: not a Quorum stance model (format {header.get('format')!r})")
+        if header.get("feature_version") != FEATURE_VERSION:
+            raise ModelError(
+                f"{path}: made for features {header.get('feature_version')!r}, this Quorum "
+                f"computes {FEATURE_VERSION!r}; retrain with `quorum positions train`"
+            )
+        if header.get("sha256") != _digest(arrays):
+            raise ModelError(f"{path}: its weights do not match its header (damaged or altered)")
+        classes = tuple(header.get("classes", ()))
+        rows, values = arrays["rows"], arrays["values"]
+        shapes_ok = (
+            set(classes) <= set(STANCES)
+            and len(set(classes)) == len(classes) > 1
+            and rows.ndim == 1
+            and values.shape == (len(rows), len(classes))
+            and arrays["bias"].shape == arrays["thresholds"].shape == (len(classes),)
+            and (len(rows) == 0 or (rows.min() >= 0 and rows.max() < DIMENSIONS))
+            and all(np.isfinite(a).all() for a in (values, arrays["bias"], arrays["thresholds"]))
+        )
+        if not shapes_ok:
+            raise ModelError(f"{path}: inconsistent model arrays")
+        weights = np.zeros((DIMENSIONS, len(classes)), np.float32)
+        weights[rows] = values
+        return cls(classes, weights, arrays["bias"], arrays["thresholds"], header)
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        value = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}:{value.dtype.str}:{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def _text_array(text: str) -> np.ndarray:
+    """Text as bytes in an array: a plain dtype that needs no pickle to read back."""
+    return np.frombuffer(text.encode(), dtype=np.uint8)
