@@ -109,8 +109,9 @@ def test_a_subject_of_50000_encoded_words_is_decoded_in_linear_time() -> None:
 
 @pytest.mark.parametrize("header", [b"Message-ID", b"References", b"In-Reply-To"])
 def test_a_run_of_angle_brackets_in_an_id_header_is_read_in_linear_time(header: bytes) -> None:
-    """20 KB of "<": over 5 s before (each "<" was tried against the rest of the run)."""
-    raw = mail(header + b": " + b"<" * 20_000 + b"<id@example.org>")
+    """40 KB of "<" that no ">" closes: 16 s before (each "<" was tried against the rest
+    of the run)."""
+    raw = mail(header + b": " + b"<" * 40_000)
 
     assert seconds(lambda: parse_message(raw)) < BOUND
 
