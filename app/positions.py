@@ -392,12 +392,21 @@ class ParticipantPosition:
     source: str  # "machine" or "staff"
     history: list[dict[str, object]] = field(default_factory=list)
     decisive: bool = False  # the current machine position is one that replaces earlier ones
+    #: The model abstained on the current machine position: ``stance`` is only its best
+    #: guess, so tallies leave it out until staff confirm or correct it.
+    unsure: bool = False
+    confidence: float | None = None  # of the current machine position
+    #: The stored message the current machine position comes from: what staff judge when
+    #: they confirm or correct it (it stays set under a staff correction).
+    message_pk: int | None = None
 
 
 @dataclass(slots=True)
 class Tally:
     stances: dict[str, int]
     votes: dict[str, int]
+    #: Participants left out of the counts because the model abstained on their position.
+    unsure: int = 0
 
 
 def thread_positions(
@@ -436,6 +445,7 @@ def thread_positions(
                 "evidence": position.evidence,
                 "confidence": position.confidence,
                 "method": position.method,
+                "unsure": position.unsure,
             }
         )
         replaces = position.stance in _DECISIVE or position.method in _EXPLICIT_NEUTRAL_METHODS
@@ -443,7 +453,8 @@ def thread_positions(
         if replaces or (not entry.decisive and informative):
             entry.stance, entry.vote = position.stance, position.vote
             entry.evidence, entry.message_id = position.evidence, message_id
-            entry.decisive = replaces
+            entry.decisive, entry.unsure = replaces, position.unsure
+            entry.confidence, entry.message_pk = position.confidence, position.message_pk
     for override in session.scalars(
         select(PositionOverride).where(PositionOverride.thread_id == thread_id)
     ):
@@ -452,6 +463,7 @@ def thread_positions(
             ParticipantPosition(override.participant_id, "", "none", None, None, None, "machine"),
         )
         entry.stance, entry.vote, entry.source = override.stance, override.vote, "staff"
+        entry.unsure = False  # staff's word is never a guess
         entry.evidence = override.note or entry.evidence
     names = participant_names(session, audience, list(people))
     for entry in people.values():
@@ -460,8 +472,11 @@ def thread_positions(
 
 
 def tally(positions: list[ParticipantPosition]) -> Tally:
-    """Counts of current stances and votes (one per participant)."""
+    """Counts of current stances and votes (one per participant). An unsure position is
+    only counted as unsure: a best guess must not tip a count that reads as a claim."""
+    sure = [p for p in positions if not p.unsure]
     return Tally(
-        stances=dict(Counter(p.stance for p in positions)),
-        votes=dict(Counter(p.vote for p in positions if p.vote)),
+        stances=dict(Counter(p.stance for p in sure)),
+        votes=dict(Counter(p.vote for p in sure if p.vote)),
+        unsure=len(positions) - len(sure),
     )
