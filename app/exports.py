@@ -60,7 +60,8 @@ def message_record(message: Message, list_name: str, thread_key: str | None) -> 
 
 def export_positions(session: Session, list_name: str | None = None) -> Iterator[dict[str, object]]:
     """One object per message with an author position. A staff correction of the
-    participant's position in the thread wins over the machine's (method "staff"). The
+    participant's position in the thread wins over the machine's (method "staff", never
+    unsure); otherwise ``unsure`` says the model abstained and ``stance`` is a guess. The
     participant is named as anyone may see them (app.audience)."""
     names = participant_names(session, PUBLIC)
     query = (
@@ -99,6 +100,7 @@ def export_positions(session: Session, list_name: str | None = None) -> Iterator
             "evidence": None if corrected else position.evidence,
             "confidence": 1.0 if corrected else round(position.confidence, 3),
             "method": "staff" if corrected else position.method,
+            "unsure": False if corrected else position.unsure,
         }
 
 

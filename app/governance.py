@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from app.audience import EVERYTHING, Audience
 from app.models import (
     DECISION_STATUSES,
     LINK_RELATIONS,
@@ -31,6 +32,7 @@ from app.models import (
     thread_tags,
     utcnow,
 )
+from app.positions import ParticipantPosition, thread_positions
 from app.threads import refresh_thread_stats
 
 LINK_STATES = ("confirmed", "suggested", "dismissed")
@@ -391,8 +393,14 @@ def correct_position(
     vote: str | None,
     note: str,
     user_id: int | None,
+    message: Message | None = None,
+    audience: Audience = EVERYTHING,
 ) -> PositionOverride:
-    """Staff's word on a participant's position in a thread; machines never overwrite it."""
+    """Staff's word on a participant's position in a thread; machines never overwrite it.
+
+    ``message`` is the message whose machine position staff judged (by default the one the
+    participant's current position comes from, as ``audience`` sees the thread): with the
+    stance it becomes a training label, so a correction teaches the next model."""
     errors = {}
     if stance not in STANCES:
         errors["stance"] = f"Stance must be one of: {', '.join(STANCES)}."
@@ -401,8 +409,86 @@ def correct_position(
         errors["vote"] = "A vote looks like +1, -1, +0 or -0.5."
     if not note.strip():
         errors["note"] = "Say why the position is corrected."
+    if message is not None and (
+        message.thread_id != thread_id or message.participant_id != participant_id
+    ):
+        errors["message_id"] = "The judged message must be the participant's, in this thread."
     if errors:
         raise ValidationError(errors)
+    if message is not None:
+        judged: int | None = message.id
+    else:
+        current = current_position(session, thread_id, participant_id, audience)
+        judged = current.message_pk if current is not None else None
+    return _judge(
+        session,
+        "position.corrected",
+        thread_id,
+        participant_id,
+        stance,
+        vote,
+        note,
+        judged,
+        user_id,
+    )
+
+
+def confirm_position(
+    session: Session,
+    thread_id: int,
+    participant_id: int,
+    user_id: int | None,
+    audience: Audience = EVERYTHING,
+) -> PositionOverride:
+    """Staff agree with the machine's current position of a participant (as ``audience``
+    sees the thread): recorded as a correction to the same stance and vote, so it counts
+    as sure from now on and becomes a training label like any correction."""
+    current = current_position(session, thread_id, participant_id, audience)
+    if current is None or current.message_pk is None:
+        raise ValidationError({"participant": "There is no machine position to confirm."})
+    if current.source == "staff":
+        raise ValidationError(
+            {"participant": "Staff already decided this position; correct it instead."}
+        )
+    return _judge(
+        session,
+        "position.confirmed",
+        thread_id,
+        participant_id,
+        current.stance,
+        current.vote,
+        "confirmed",
+        current.message_pk,
+        user_id,
+    )
+
+
+def current_position(
+    session: Session, thread_id: int, participant_id: int, audience: Audience = EVERYTHING
+) -> ParticipantPosition | None:
+    """A participant's current position in a thread as ``audience`` sees it, if any."""
+    return next(
+        (
+            p
+            for p in thread_positions(session, thread_id, audience)
+            if p.participant_id == participant_id
+        ),
+        None,
+    )
+
+
+def _judge(
+    session: Session,
+    kind: str,
+    thread_id: int,
+    participant_id: int,
+    stance: str,
+    vote: str | None,
+    note: str,
+    message_pk: int | None,
+    user_id: int | None,
+) -> PositionOverride:
+    """Write staff's position (one per participant and thread) and its audit event."""
     override = session.scalar(
         select(PositionOverride).where(
             PositionOverride.thread_id == thread_id,
@@ -414,17 +500,19 @@ def correct_position(
         override = PositionOverride(thread_id=thread_id, participant_id=participant_id)
         session.add(override)
     override.stance, override.vote, override.note = stance, vote, note.strip()
+    override.message_pk = message_pk
     override.user_id, override.created_at = user_id, utcnow()
     _touch(session, thread_id)
     session.flush()
     record(
         session,
-        "position.corrected",
+        kind,
         user_id,
         subject_type="thread",
         subject_id=thread_id,
         changes={
             "participant_id": participant_id,
+            "message_pk": message_pk,
             "before": before,
             "after": {"stance": stance, "vote": vote},
             "note": note.strip(),

@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_users": frozenset({"admin"}),
     "manage_lists": frozenset({"admin"}),
     "view_audit": frozenset({"admin"}),
+    "view_model": frozenset({"admin"}),
 }
 assert all(roles <= set(ROLES) for roles in PERMISSIONS.values())
 

@@ -184,9 +184,11 @@ SCHEMAS["Position"] = strict(
         "evidence_end": nullable(INTEGER),
         "confidence": NUMBER,
         "method": STRING,
+        "unsure": BOOLEAN,
     },
     "What the machine read in one message; `evidence` is an exact substring of the "
-    "author's own words (body[evidence_start:evidence_end]).",
+    "author's own words (body[evidence_start:evidence_end]). When `unsure`, the model "
+    "abstained and `stance` is only its best guess.",
 )
 SCHEMAS["ThreadPositions"] = strict(
     {
@@ -203,6 +205,7 @@ SCHEMAS["ThreadPositions"] = strict(
                     "evidence": nullable(STRING),
                     "message_id": nullable(STRING),
                     "source": {"enum": ["machine", "staff"]},
+                    "unsure": BOOLEAN,
                     "history": {
                         "type": "array",
                         "items": strict(
@@ -214,19 +217,23 @@ SCHEMAS["ThreadPositions"] = strict(
                                 "evidence": nullable(STRING),
                                 "confidence": NUMBER,
                                 "method": STRING,
+                                "unsure": BOOLEAN,
                             }
                         ),
                     },
                 },
                 "A participant's current position: a staff correction, else their newest "
-                "decisive one.",
+                "decisive one. When `unsure`, the model abstained: `stance` is its best "
+                "guess, and the tally leaves it out.",
             ),
         },
         "tally": strict(
             {
                 "stances": {"type": "object", "additionalProperties": INTEGER},
                 "votes": {"type": "object", "additionalProperties": INTEGER},
-            }
+                "unsure": INTEGER,
+            },
+            "Current positions counted by stance and vote; unsure ones only in `unsure`.",
         ),
     }
 )
@@ -485,7 +492,8 @@ PATHS: dict[str, Schema] = {
     "/threads/{thread_id}/positions/{participant_id}": {
         "put": write(
             "correctPosition",
-            "Correct a participant's position in the thread (staff's word wins).",
+            "Correct or confirm a participant's position in the thread (staff's word wins; "
+            "the judged message becomes a training label).",
             [THREAD_PATH, PARTICIPANT_PATH],
             {"200": json_body(ref("ThreadPositions"), "The thread's positions, corrected.")},
             body_schema(CORRECTION_FIELDS, ("stance", "note")),

@@ -15,7 +15,7 @@ from app.api.identity import require
 from app.api.pagination import Key, keyset_page
 from app.api.writes import Field, committed, json_body
 from app.audience import participant_names
-from app.governance import correct_position
+from app.governance import ValidationError, correct_position
 from app.models import STANCES, MailingList, Message, Participant, Position, Thread
 from app.positions import ParticipantPosition, tally, thread_positions
 from app.web import db_session
@@ -26,6 +26,13 @@ CORRECTION_FIELDS = {
     "stance": Field("string", "The participant's stance.", choices=STANCES),
     "vote": Field("string", "A vote such as +1 or -0.5.", max_length=16, nullable=True),
     "note": Field("string", "Why the position is corrected.", max_length=2000, min_length=1),
+    "message_id": Field(
+        "string",
+        "The Message-ID of the participant's message whose machine position is judged (it "
+        "becomes a training label); default: the one their current position comes from.",
+        max_length=1000,
+        nullable=True,
+    ),
 }
 
 
@@ -45,6 +52,7 @@ def current_position(entry: ParticipantPosition) -> dict[str, Any]:
         "evidence": entry.evidence,
         "message_id": entry.message_id,
         "source": entry.source,
+        "unsure": entry.unsure,
         "history": [
             {key: _utc_text(value) if key == "date" else value for key, value in item.items()}
             for item in entry.history
@@ -59,7 +67,7 @@ def _thread_positions_body(thread: Thread) -> dict[str, Any]:
         "thread": thread.id,
         "thread_id": thread.key,
         "positions": [current_position(p) for p in positions],
-        "tally": {"stances": counts.stances, "votes": counts.votes},
+        "tally": {"stances": counts.stances, "votes": counts.votes, "unsure": counts.unsure},
     }
 
 
@@ -72,13 +80,15 @@ def thread_positions_view(thread_id: int) -> Response:
 
 @bp.put("/threads/<id:thread_id>/positions/<id:participant_id>")
 def correct_thread_position(thread_id: int, participant_id: int) -> Response:
-    """Staff's correction of a participant's position in a thread (stance, vote, note)."""
+    """Staff's correction of a participant's position in a thread (stance, vote, note, and
+    the message judged); a confirmation is a correction to the machine's own stance."""
     user = require("correct_positions")
     session = db_session()
     found, _ = readable_thread(session, thread_id)
     if session.get(Participant, participant_id) is None:
         raise not_found("participant with that id")
     body = json_body(CORRECTION_FIELDS, required=("stance", "note"))
+    audience = reader()
     with committed(session):
         correct_position(
             session,
@@ -88,8 +98,29 @@ def correct_thread_position(thread_id: int, participant_id: int) -> Response:
             body.get("vote"),
             body["note"],
             user.id,
+            _judged_message(found, body.get("message_id")),
+            audience,
         )
     return jsonify(_thread_positions_body(found))
+
+
+def _judged_message(thread: Thread, message_id: str | None) -> Message | None:
+    """The thread's message a correction names, as the reader may see it; a Message-ID
+    that names none of them is the client's 422 (raised inside the write)."""
+    if message_id is None:
+        return None
+    message = db_session().scalar(
+        select(Message)
+        .where(
+            Message.thread_id == thread.id,
+            Message.message_id == bracketed(message_id),
+            visible_messages(),
+        )
+        .limit(1)
+    )
+    if message is None:
+        raise ValidationError({"message_id": "No message of this thread has that Message-ID."})
+    return message
 
 
 def message_position(
@@ -109,6 +140,7 @@ def message_position(
         "evidence_end": position.evidence_end,
         "confidence": round(position.confidence, 3),
         "method": position.method,
+        "unsure": position.unsure,
     }
 
 

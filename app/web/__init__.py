@@ -40,6 +40,7 @@ def register_web(app: Flask) -> None:
         filters,
         messages,
         people,
+        review,
         search_page,
         staff,
     )
@@ -53,6 +54,7 @@ def register_web(app: Flask) -> None:
         feeds.bp,
         decisions.bp,
         staff.bp,
+        review.bp,
         admin_lists.bp,
         search_page.bp,
     ):

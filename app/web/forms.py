@@ -61,6 +61,8 @@ class CorrectionForm(FlaskForm):  # type: ignore[misc]
     stance = SelectField("Stance", choices=list(STANCES))
     vote = StringField("Vote (optional)", validators=[Optional(), Length(max=16)])
     note = StringField("Why", validators=[DataRequired(), Length(max=2000)])
+    #: The database id of the message whose machine position is judged (the row's).
+    message = HiddenField()
 
 
 class UserForm(FlaskForm):  # type: ignore[misc]

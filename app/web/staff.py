@@ -1,6 +1,7 @@
 """Staff actions on the archive — link a thread or message to a decision, tag a thread,
-correct a position, hide/restore/purge a message — plus tag pages, user management and the
-audit view. Every change goes through app.governance, which records it."""
+hide/restore/purge a message — plus tag pages, user management and the audit view
+(positions are reviewed in app.web.review). Every change goes through app.governance,
+which records it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from wtforms.fields.choices import SelectChoice
 from app.accounts import create_user, update_user
 from app.governance import (
     ValidationError,
-    correct_position,
     link_decision,
     normalise_tags,
     purge,
@@ -33,7 +33,7 @@ from app.web import db_session
 from app.web.access import readable_list_filter
 from app.web.auth import current_user_id, requires
 from app.web.browse import readable_thread, url_key
-from app.web.forms import ActionForm, CorrectionForm, LinkForm, TagsForm, UserForm, UserUpdateForm
+from app.web.forms import ActionForm, LinkForm, TagsForm, UserForm, UserUpdateForm
 from app.web.messages import readable_copies
 from app.web.numbers import query_number
 
@@ -134,42 +134,6 @@ def tag_thread(name: str, key: str) -> Response:
         return redirect(back)
     db_session().commit()
     flash("Tags saved.")
-    return redirect(back)
-
-
-@bp.post("/lists/<name>/threads/<path:key>/positions")
-@requires("correct_positions")
-def correct(name: str, key: str) -> Response:
-    thread = _thread(name, key)
-    back = url_for("browse.thread_page", name=name, key=url_key(thread.key))
-    form = CorrectionForm()
-    form.participant.choices = [SelectChoice(str(int(request.form.get("participant", 0) or 0)))]
-    if not form.validate_on_submit():
-        flash("A correction needs a participant, a stance and a reason.", "error")
-        return redirect(back)
-    session = db_session()
-    in_thread = session.scalar(
-        select(Message.id)
-        .where(Message.thread_id == thread.id, Message.participant_id == form.participant.data)
-        .limit(1)
-    )
-    if in_thread is None:
-        abort(404)
-    try:
-        correct_position(
-            session,
-            thread.id,
-            form.participant.data,
-            form.stance.data,
-            form.vote.data,
-            form.note.data or "",
-            current_user_id(),
-        )
-    except ValidationError as error:
-        _flash_errors(error)
-        return redirect(back)
-    session.commit()
-    flash("Position corrected.")
     return redirect(back)
 
 
