@@ -462,9 +462,10 @@ def thread_positions(
             override.participant_id,
             ParticipantPosition(override.participant_id, "", "none", None, None, None, "machine"),
         )
+        if override.stance != entry.stance:  # a confirmation keeps the machine's quote
+            entry.evidence = override.note or entry.evidence
         entry.stance, entry.vote, entry.source = override.stance, override.vote, "staff"
         entry.unsure = False  # staff's word is never a guess
-        entry.evidence = override.note or entry.evidence
     names = participant_names(session, audience, list(people))
     for entry in people.values():
         entry.name = names.get(entry.participant_id, "")
