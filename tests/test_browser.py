@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
+from app.models import Message, Position
 from app.search import rebuild
 from tests.conftest import EXAMPLES, ROOT, run_cli
 from tests.staff import PASSWORD, make_user
@@ -171,3 +173,40 @@ def test_an_editor_records_a_decision_and_links_the_debate(live_url: str, browse
     assert reader.get_by_role("button", name="Suggest discussions").count() == 0
     reader.goto(thread_url)
     assert reader.get_by_text("Link this thread to a decision").count() == 0
+
+
+def test_an_editor_confirms_a_position_in_place(
+    sqlite_app: Flask, live_url: str, browser: object
+) -> None:
+    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+        troy = session.scalars(select(Message).where(Message.message_id.like("<CF1A2E3B%"))).one()
+        session.execute(update(Position).values(unsure=False))
+        session.execute(
+            update(Position)
+            .where(Position.message_pk == troy.id)
+            .values(stance="support", vote=None, unsure=True, confidence=0.4)
+        )
+        session.commit()
+    editor = browser.new_page(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    errors: list[str] = []
+    editor.on("pageerror", lambda exc: errors.append(str(exc)))
+    editor.goto(live_url + "/login")
+    editor.get_by_label("User name").fill("eddie")
+    editor.get_by_label("Password").fill(PASSWORD)
+    editor.get_by_role("button", name="Sign in").click()
+    editor.goto(live_url + "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example")
+    panel = editor.locator("section.positions-panel")
+    row = panel.locator("tr", has_text="Troy Toman")
+    assert "unsure (best guess: support)" in " ".join(row.inner_text().split())
+    assert "unsure 1" in panel.locator(".tally-lines").inner_text()
+    editor.evaluate("window.notReloaded = true")
+    row.get_by_role("button", name="Confirm Troy Toman: support").click()
+    row = panel.locator("tr", has_text="Troy Toman")
+    row.locator(".corrected").wait_for()
+    assert editor.evaluate("window.notReloaded") is True  # the same page: no reload
+    assert row.locator(".action-status").inner_text() == "Position confirmed."
+    assert editor.evaluate("document.activeElement.className") == "action-status"
+    assert "unsure" not in row.inner_text()
+    assert "unsure" not in panel.locator(".tally-lines").inner_text()
+    shot(editor, "position-confirmed")
+    assert errors == [], errors

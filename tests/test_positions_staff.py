@@ -174,6 +174,7 @@ def test_a_confirmation_without_javascript_asks_and_with_it_answers_in_json(
     assert body["message"] == "Position confirmed."
     assert "corrected by staff" in body["row"] and "Troy Toman" in body["row"]
     assert "unsure" not in body["row"] and "unsure" not in body["tally"]
+    assert "“confirmed”" not in body["row"]  # staff agree: the machine's quote still stands
     again = client.post(
         f"{SEED}/positions/{participant}/confirm",
         data={"csrf_token": csrf_token(client, SEED)},
@@ -208,6 +209,7 @@ def test_correcting_records_staff_s_stance_on_the_judged_message(demo: Flask) ->
         assert event.changes["after"] == {"stance": "oppose", "vote": "-1"}
         current = {p.participant_id: p for p in thread_positions(session, thread_id)}
     assert current[participant].stance == "oppose" and current[participant].source == "staff"
+    assert current[participant].evidence == "sarcasm"  # staff's reason, not the misread quote
 
     # Another participant's message is not Troy's to be judged on.
     with session_of(demo) as session:
