@@ -18,7 +18,7 @@ from app.db import upgrade
 from app.exports import export_decisions, export_messages, export_positions
 from app.models import ROLES
 from app.positions import SHIPPED_MODEL, active_model, model_path, recompute
-from app.stance_training import describe_model, gather, train_model
+from app.stance_training import FOLDS, cross_validate, describe_model, gather, train_model
 from ingest.sources import FORMATS, SourceError
 
 
@@ -57,8 +57,15 @@ def db_upgrade() -> None:
 @click.option("--list", "list_name", help="List name (default: List-Id, folder or file name).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the account as one JSON object.")
+@click.option(
+    "--no-positions",
+    is_flag=True,
+    help="Store and index only; derive positions later with `quorum positions recompute`.",
+)
 @with_appcontext
-def ingest(paths: tuple[Path, ...], list_name: str | None, fmt: str, as_json: bool) -> None:
+def ingest(
+    paths: tuple[Path, ...], list_name: str | None, fmt: str, as_json: bool, no_positions: bool
+) -> None:
     """Read mail archives (files or folders) and account for every message."""
     from app.importer import run_ingest
     from app.search import SearchIndexError
@@ -67,7 +74,12 @@ def ingest(paths: tuple[Path, ...], list_name: str | None, fmt: str, as_json: bo
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
         account = run_ingest(
-            sessions, settings_of(current_app), list(paths), list_name=list_name, fmt=fmt
+            sessions,
+            settings_of(current_app),
+            list(paths),
+            list_name=list_name,
+            fmt=fmt,
+            positions=not no_positions,
         )
     except SourceError as exc:
         click.echo(f"quorum ingest: {exc}", err=True)
@@ -201,6 +213,13 @@ def positions_recompute(list_name: str | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also write the examples trained on (how the shipped examples are made).",
 )
+@click.option(
+    "--folds",
+    type=click.IntRange(2, 50),
+    default=FOLDS,
+    show_default=True,
+    help="Cross-validation folds (grouped by thread, or by list).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
 @with_appcontext
 def positions_train(
@@ -208,6 +227,7 @@ def positions_train(
     no_shipped: bool,
     output: Path | None,
     examples_output: Path | None,
+    folds: int,
     as_json: bool,
 ) -> None:
     """Train the stance model on the shipped examples, label files and every staff
@@ -218,7 +238,7 @@ def positions_train(
     if len(set(examples.labels)) < 2:
         raise click.ClickException("nothing to train on: no examples with two stances or more")
     target = output or model_path(settings_of(current_app).home)
-    model = train_model(examples, name=target.stem)
+    model = train_model(examples, name=target.stem, evaluation=cross_validate(examples, folds))
     model.save(target)
     if examples_output:
         examples.save(examples_output)

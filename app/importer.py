@@ -68,12 +68,16 @@ def run_ingest(
     list_name: str | None = None,
     fmt: str = "auto",
     progress: bool | None = None,
+    positions: bool = True,
 ) -> Account:
+    """Ingest the archives under ``paths`` in atomic batches. Without ``positions`` the
+    stance model is not applied (``quorum positions recompute`` derives them later; the
+    stance model's own build ingests this way, before any model of its features exists)."""
     files, ignored = plan(paths, fmt)
     account = Account(ignored_files=ignored)
     show_bar = sys.stderr.isatty() if progress is None else progress
     batch_size = settings.ingest.batch_size
-    model = active_model(settings.home)
+    model = active_model(settings.home) if positions else None
     # Messages over the limit are spilled beside the quarantine they will be moved into.
     limit = SizeLimit(settings.ingest.max_message_bytes, settings.quarantine_dir)
     with sessions() as session:
@@ -205,7 +209,7 @@ def _rate(read: int, started: float) -> dict[str, str]:
 def _commit_batch(
     session: Session,
     store: BatchStore,
-    model: StanceModel,
+    model: StanceModel | None,
     batch: list[Outcome],
     account: Account,
     run: IngestRun,
@@ -216,7 +220,8 @@ def _commit_batch(
         return set()
     try:
         touched = store.store(batch, account)
-        derive_positions(session, touched, model)
+        if model is not None:
+            derive_positions(session, touched, model)
         for key in ("read", "stored", "duplicate", "skipped", "rejected"):
             setattr(run, key, getattr(account, key))
         run.per_file = {k: dict(v) for k, v in account.per_file.items()}

@@ -35,9 +35,9 @@ from app.models import (
     utcnow,
 )
 from ingest.segments import Segment, own_text, segment_body
-from ingest.stance import extract_stance, own_sentences
+from ingest.stance import Stance, extract_stance, own_sentences
 from ingest.stance_features import StanceContext, featurize
-from ingest.stance_model import MachinePosition, StanceModel
+from ingest.stance_model import StanceModel
 
 #: Stances that replace a participant's earlier position in a thread. A later message with
 #: no cue (a question, a side remark) does not undo a "+1" given before.
@@ -135,10 +135,9 @@ def derive_positions(session: Session, thread_ids: Iterable[int], model: StanceM
     count = 0
     for thread in threads:
         contexts = stance_contexts(thread)
-        vectors = [featurize(contexts[m.pk]) for m in thread.members]
-        for member, vector in zip(thread.members, vectors, strict=True):
-            context = contexts[member.pk]
-            stance = model.position(vector, context)
+        ordered = [contexts[m.pk] for m in thread.members]
+        found = model.positions([featurize(c) for c in ordered], ordered)
+        for member, stance in zip(thread.members, found, strict=True):
             quoted = resolve_quotes(member, thread.by_id, addresses)
             _store(session, existing.get(member.pk), member, thread.thread_id, stance, quoted)
             count += 1
@@ -207,8 +206,11 @@ def stance_contexts(thread: ThreadView) -> dict[int, StanceContext]:
     rules = {m.pk: extract_stance(m.body, m.segments) for m in thread.members}
     root_own = own_text(root.segments) if root is not None else ""
     contexts: dict[int, StanceContext] = {}
+    seen: Counter[int | None] = Counter()
     for rank, member in enumerate(thread.members):
         parent = thread.by_id.get(member.parent_id or "")
+        earlier = seen[member.participant_id]
+        seen[member.participant_id] += 1
         contexts[member.pk] = StanceContext(
             body=member.body,
             sentences=tuple(own_sentences(member.segments)),
@@ -220,6 +222,8 @@ def stance_contexts(thread: ThreadView) -> dict[int, StanceContext]:
             answers_proposer=parent is None or parent.participant_id == proposer,
             depth=len(_ancestors(member, thread.by_id)),
             rank=rank,
+            earlier_by_author=earlier,
+            participants=len(seen),
             quoted_lines=sum(
                 s.end_line - s.start_line for s in member.segments if s.kind == "quoted"
             ),
@@ -320,7 +324,7 @@ def _store(
     row: Position | None,
     member: _MessageView,
     thread_id: int,
-    stance: MachinePosition,
+    stance: Stance,
     quoted: list[QuotedSource],
 ) -> None:
     values = {

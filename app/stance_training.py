@@ -45,7 +45,11 @@ DECISIVE = ("support", "oppose", "concern")
 TARGET_PRECISION = 0.85
 #: Borderline labels ("soft": readers could disagree) count this much of a clear one.
 SOFT_WEIGHT = 0.5
+#: A staff judgement of this install's own mail counts double a shipped label: it is the
+#: list the model serves, and one correction should move the model on that message.
+STAFF_WEIGHT = 2.0
 REGULARISATION = 4.0
+CLASS_WEIGHT: str | None = "balanced"
 FOLDS = 10
 EXAMPLES_FORMAT = "quorum-stance-examples/1"
 
@@ -178,7 +182,7 @@ def examples_from_corrections(session: Session) -> Examples:
             PositionOverride.message_pk.is_not(None)
         )
     ).all()
-    judged = {pk: (stance, 1.0, vote or "") for pk, stance, vote in rows}
+    judged = {pk: (stance, STAFF_WEIGHT, vote or "") for pk, stance, vote in rows}
     return _examples(session, judged, "staff")
 
 
@@ -230,7 +234,7 @@ def fit(
     weights come back in the full space: classes, (DIMENSIONS, classes) weights, bias."""
     used = np.unique(matrix.indices)
     classifier = LogisticRegression(
-        C=regularisation, class_weight="balanced", max_iter=1000, tol=1e-4
+        C=regularisation, class_weight=CLASS_WEIGHT, max_iter=1000, tol=1e-4
     )
     classifier.fit(matrix[:, used], labels, sample_weight=weights)
     classes = tuple(str(c) for c in classifier.classes_)

@@ -32,6 +32,9 @@ from ingest.votes import Vote, deciding_vote, find_votes
 
 @dataclass(frozen=True, slots=True)
 class Stance:
+    """A reading of one message: by the cue rules here, or by the trained model
+    (``ingest.stance_model``), which alone may be ``unsure``."""
+
     stance: str  # support | oppose | concern | neutral | none
     vote: str | None
     evidence: str | None
@@ -39,6 +42,7 @@ class Stance:
     evidence_end: int | None
     confidence: float
     method: str
+    unsure: bool = False
 
 
 def _cues(*phrases: str) -> re.Pattern[str]:

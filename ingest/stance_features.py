@@ -1,12 +1,13 @@
 """What the stance classifier reads of one message: hashed, sparse features.
 
 Stance is a relation between a reply, the thread's proposal and the message it answers,
-so the features describe all three: the author's own words (word n-grams, their opening,
-character n-grams that survive spelling and inflection), what the cue rules of
+so the features describe all three: the author's own words (word uni- and bigrams, and
+those of its opening), what the cue rules of
 ``ingest.stance`` and the vote detector of ``ingest.votes`` read in them (as evidence for
 the classifier, no longer as verdicts), and the message's place in the thread (is the
 author the proposer, does it answer the proposer, what the answered message itself read
-as, how deep, how early, how long, how many questions).
+as, how deep, how early, how long, how many questions). The relation features carry most
+of the signal: without them grouped cross-validation falls from macro-F1 0.40 to 0.29.
 
 Features are hashed into a fixed space (CRC-32 of the feature's name), so the labelled
 examples shipped with Quorum and the staff corrections of any install live in the same
@@ -26,16 +27,18 @@ from dataclasses import dataclass
 
 from ingest.stance import Stance
 
-FEATURE_VERSION = "stance-features-1"
+FEATURE_VERSION = "stance-features-3"
 DIMENSIONS = 1 << 18
 
 _TOKEN = re.compile(r"[+-]\d+(?:\.\d+)?|[a-z][a-z0-9']*|\d+|[?!:]")
 _QUESTION = re.compile(r"\?(?:\s|$)")
 #: Opening words carry most stance ("+1", "Agreed.", "I don't think…").
 _OPENING_TOKENS = 24
-#: Character n-grams read the opening only: they cost a hash each.
-_CHAR_SPAN = 400
-_CHAR_SIZES = (3, 4, 5)
+#: Weights of the feature groups against the words (1.0), chosen in grouped
+#: cross-validation; character n-grams and the words of first-person sentences alone
+#: were measured too, and did not pay.
+READING_WEIGHT = 3.0
+THREAD_WEIGHT = 1.0
 _MAX_TOKENS = 600
 
 
@@ -53,6 +56,8 @@ class StanceContext:
     answers_proposer: bool  # it answers the proposer (or nothing known)
     depth: int  # ancestors above it in the reply tree
     rank: int  # 0 for the opening message, 1 for the first reply by date, …
+    earlier_by_author: int  # the author's messages in the thread before this one
+    participants: int  # people who wrote in the thread up to this message
     quoted_lines: int
     rule: Stance  # what the cue rules read in its own words
     parent_rule: Stance | None  # what they read in the message it answers
@@ -65,8 +70,8 @@ def featurize(context: StanceContext) -> dict[int, float]:
     tokens = _TOKEN.findall(own)[:_MAX_TOKENS]
     _add_block(vector, _ngrams("w", tokens), 1.0)
     _add_block(vector, _ngrams("o", ["^", *tokens[:_OPENING_TOKENS]]), 1.0)
-    _add_block(vector, _char_ngrams(own[:_CHAR_SPAN]), 1.0)
-    _add_block(vector, _structure(context, tokens), 1.0)
+    _add_block(vector, _reading(context, tokens), READING_WEIGHT)
+    _add_block(vector, _thread(context, tokens), THREAD_WEIGHT)
     return vector
 
 
@@ -91,32 +96,40 @@ def _ngrams(prefix: str, tokens: list[str]) -> list[str]:
     return names
 
 
-def _char_ngrams(text: str) -> list[str]:
-    words = " ".join(re.findall(r"[a-z']+|[+-]\d", text))
-    padded = f" {words} "
-    return [
-        f"c:{padded[i : i + n]}" for n in _CHAR_SIZES for i in range(max(0, len(padded) - n + 1))
-    ]
-
-
-def _structure(context: StanceContext, tokens: list[str]) -> list[str]:
-    """The message's place in the thread and the rules' reading, as named indicators."""
+def _reading(context: StanceContext, tokens: list[str]) -> list[str]:
+    """What the cue rules and the vote detector read in the message, alone and against
+    the thread: the same "+1" means another thing under an objection."""
     rule, parent = context.rule, context.parent_rule
     parent_side = "support" if context.answers_proposer else (parent.stance if parent else "none")
     vote = rule.vote or ""
     sign = "plus" if vote.startswith("+") else "minus" if vote.startswith("-") else "none"
+    names = [
+        f"r:rule={rule.stance}",
+        f"r:method={rule.method}",
+        f"r:vote={sign}",
+        f"r:parent-side={parent_side}&rule={rule.stance}",
+        f"r:proposer={context.by_proposer}&rule={rule.stance}",
+    ]
+    if parent is not None:
+        names.append(f"r:parent-method={parent.method}&method={rule.method}")
+    if context.by_proposer:
+        names += [f"r:proposer&w:{t}" for t in tokens[:_OPENING_TOKENS]]
+    return names
+
+
+def _thread(context: StanceContext, tokens: list[str]) -> list[str]:
+    """The message's place in the thread: who wrote it, what it answers, how deep, how
+    early, how long, how many questions, how much it takes up of the proposal."""
+    parent = context.parent_rule
+    parent_side = "support" if context.answers_proposer else (parent.stance if parent else "none")
     questions = len(_QUESTION.findall(context.own))
     words = len(tokens)
-    names = [
-        f"s:rule={rule.stance}",
-        f"s:method={rule.method}",
-        f"s:vote={sign}",
+    return [
         f"s:root={context.is_root}",
         f"s:proposer={context.by_proposer}",
         f"s:answers-proposer={context.answers_proposer}",
         f"s:parent-side={parent_side}",
-        f"s:parent-side={parent_side}&rule={rule.stance}",
-        f"s:proposer={context.by_proposer}&rule={rule.stance}",
+        f"s:parent-rule={parent.stance if parent else '-'}",
         f"s:depth={min(context.depth, 4)}",
         f"s:rank={_bucket(context.rank)}",
         f"s:words={_bucket(words)}",
@@ -124,17 +137,25 @@ def _structure(context: StanceContext, tokens: list[str]) -> list[str]:
         f"s:question-share={_share(questions, max(1, len(_sentences(context.own))))}",
         f"s:quoted={_bucket(context.quoted_lines)}",
         f"s:quotes-only={words == 0}",
+        f"s:earlier-by-author={min(context.earlier_by_author, 3)}",
+        f"s:participants={_bucket(context.participants)}",
+        f"s:root-overlap={_overlap(tokens, context.root_own)}",
+        f"s:parent-overlap={_overlap(tokens, context.parent_own)}",
     ]
-    if parent is not None:
-        names.append(f"s:parent-rule={parent.stance}")
-        names.append(f"s:parent-method={parent.method}&method={rule.method}")
-    if context.by_proposer:
-        names += [f"s:proposer&w:{t}" for t in tokens[:_OPENING_TOKENS]]
-    return names
 
 
 def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"[.!?]+\s|\n\s*\n", text) if s.strip()]
+
+
+def _overlap(tokens: list[str], other: str) -> int:
+    """How much of the message's vocabulary (words of four letters or more) comes from
+    another message, in quarters: replies that take up the proposal's words discuss it."""
+    mine = {t for t in tokens if len(t) > 3}
+    if not mine or not other:
+        return -1
+    theirs = set(_TOKEN.findall(other.lower()))
+    return _share(len(mine & theirs), len(mine))
 
 
 def _bucket(n: int) -> int:

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.stance import Stance
 from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, StanceContext, ngram_names
 from ingest.stance_features import hashed as hashed_names
 
@@ -31,24 +32,12 @@ MODEL_FORMAT = "quorum-stance-model/1"
 STANCES = ("support", "oppose", "concern", "neutral", "none")
 #: Sentences looked at when choosing evidence the rules did not give.
 _EVIDENCE_SENTENCES = 12
+#: Word uni- and bigrams a sentence needs to be evidence ("Hi," has one, "+1" has one).
+_EVIDENCE_MIN_NAMES = 5
 
 
 class ModelError(ValueError):
     """A model file that cannot be used: missing, damaged, tampered with or foreign."""
-
-
-@dataclass(frozen=True, slots=True)
-class MachinePosition:
-    """The machine's reading of one message, as stored in ``positions``."""
-
-    stance: str
-    vote: str | None
-    evidence: str | None
-    evidence_start: int | None
-    evidence_end: int | None
-    confidence: float
-    method: str
-    unsure: bool
 
 
 @dataclass(frozen=True)
@@ -58,52 +47,71 @@ class StanceModel:
     bias: np.ndarray  # (classes,)
     thresholds: np.ndarray  # (classes,): below its threshold a prediction is unsure
     info: dict[str, Any] = field(default_factory=dict)
+    #: How much each feature pulls towards each class more than on average: what picks
+    #: the evidence sentence. Derived once, not per message.
+    margins: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "margins", self.weights - self.weights.mean(axis=1, keepdims=True))
 
     @property
     def name(self) -> str:
         return str(self.info.get("name", "stance-model"))
 
     def probabilities(self, vectors: list[dict[int, float]]) -> np.ndarray:
-        """Class probabilities, one row per sparse vector."""
-        scores = np.tile(self.bias, (len(vectors), 1))
-        for row, vector in enumerate(vectors):
-            if vector:
-                index = np.fromiter(vector.keys(), np.int64, len(vector))
-                value = np.fromiter(vector.values(), np.float32, len(vector))
-                scores[row] += value @ self.weights[index]
+        """Class probabilities, one row per sparse vector (one pass over all of them)."""
+        lengths = np.fromiter((len(v) for v in vectors), np.int64, len(vectors))
+        index = np.fromiter((i for v in vectors for i in v), np.int64, int(lengths.sum()))
+        value = np.fromiter((x for v in vectors for x in v.values()), np.float32, len(index))
+        contributions = self.weights[index] * value[:, None]
+        row = np.repeat(np.arange(len(vectors)), lengths)
+        scores = np.tile(self.bias, (len(vectors), 1)).astype(np.float64)
+        np.add.at(scores, row, contributions)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
 
-    def position(self, vector: dict[int, float], context: StanceContext) -> MachinePosition:
-        """The stance of one message, with its evidence, confidence and whether it is sure."""
-        probabilities = self.probabilities([vector])[0]
+    def positions(
+        self, vectors: list[dict[int, float]], contexts: list[StanceContext]
+    ) -> list[Stance]:
+        """The stance of each message, with its evidence, confidence and whether it is
+        sure (a thread's messages are scored together)."""
+        if not vectors:
+            return []
+        return [
+            self._position(row, context)
+            for row, context in zip(self.probabilities(vectors), contexts, strict=True)
+        ]
+
+    def _position(self, probabilities: np.ndarray, context: StanceContext) -> Stance:
         best = int(probabilities.argmax())
         stance, confidence = self.classes[best], float(probabilities[best])
         unsure = confidence < float(self.thresholds[best])
         rule = context.rule
         vote = rule.vote if rule.method.startswith("vote") else None
         if stance == "none":
-            return MachinePosition(stance, vote, None, None, None, confidence, "model", unsure)
+            return Stance(stance, vote, None, None, None, confidence, "model", unsure)
         if rule.evidence is not None and (rule.stance == stance or vote is not None):
             start, end = rule.evidence_start, rule.evidence_end
         else:
             start, end = self._evidence_span(context, best)
         evidence = context.body[start:end] if start is not None and end is not None else None
-        return MachinePosition(stance, vote, evidence, start, end, confidence, "model", unsure)
+        return Stance(stance, vote, evidence, start, end, confidence, "model", unsure)
 
     def _evidence_span(self, context: StanceContext, best: int) -> tuple[int | None, int | None]:
-        """The own sentence whose words weigh most towards the class given."""
-        margin = self.weights[:, best] - self.weights.mean(axis=1)
-        chosen, top = (None, None), -math.inf
+        """The own sentence whose words weigh most towards the class given; a greeting or
+        a bare name is evidence only when nothing longer was written."""
+        margin = self.margins[:, best]
+        scored = []
         for start, end in context.sentences[:_EVIDENCE_SENTENCES]:
             names = ngram_names("w", context.body[start:end].lower())
-            if not names:
-                continue
-            score = float(margin[hashed_names(names)].sum()) / math.sqrt(len(names))
-            if score > top:
-                chosen, top = (start, end), score
-        return chosen
+            if names:
+                score = float(margin[hashed_names(names)].sum()) / math.sqrt(len(names))
+                scored.append((len(names) >= _EVIDENCE_MIN_NAMES, score, -start, start, end))
+        if not scored:
+            return None, None
+        *_, start, end = max(scored)
+        return start, end
 
     # -- persistence ------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -59,6 +60,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """A fresh, empty database of each kind; PostgreSQL gets a throwaway database per test."""
     with fresh_database(request.param, tmp_path) as url:
         yield url
+
+
+def build_app(database_url: str, home: Path, **overrides: Any) -> Flask:
+    """The app on a database, with settings overridden (``public_base_url``, ``lists`` …),
+    its schema at the newest revision."""
+    application = create_app({"home": str(home), "database_url": database_url, **overrides})
+    application.config["TESTING"] = True
+    upgrade(application.extensions["quorum.engine"])
+    return application
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app import settings_of
 from app.governance import DecisionFields, create_decision
 from app.models import Decision, DecisionEvent, DecisionLink, Message, User
+from app.positions import active_model, derive_positions
 from tests.conftest import EXAMPLES, run_cli
 from tests.staff import PASSWORD, csrf_token, make_user, signed_in
 
@@ -238,8 +240,6 @@ def test_every_change_is_an_event_in_the_history_and_the_audit(demo: Flask) -> N
 
 
 def test_a_staff_correction_shows_and_survives_recomputation(demo: Flask) -> None:
-    from app.positions import derive_positions
-
     _, thread, _ = seed_ids(demo)
     client = signed_in(demo, "editor")
     with demo.extensions["quorum.sessionmaker"]() as session:
@@ -256,7 +256,7 @@ def test_a_staff_correction_shows_and_survives_recomputation(demo: Flask) -> Non
         },
     )
     with demo.extensions["quorum.sessionmaker"]() as session:
-        derive_positions(session, [thread])
+        derive_positions(session, [thread], active_model(settings_of(demo).home))
         session.commit()
     html = demo.test_client().get(SEED).get_data(as_text=True)
     panel = html[html.index("positions-h") :]

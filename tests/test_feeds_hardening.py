@@ -7,15 +7,12 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 
-from app import create_app
-from app.db import upgrade
 from app.web.page_cache import PageCache, page_cache
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import EXAMPLES, build_app, run_cli
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SEED_ROOT = "1391522712.2459.12.camel@sorcha.example"
@@ -25,13 +22,6 @@ FEEDS = (
     "/decisions/feed.atom",
 )
 BASE = "https://lists.example.org/archive"
-
-
-def build_app(database_url: str, home: Path, **overrides: Any) -> Flask:
-    application = create_app({"home": str(home), "database_url": database_url, **overrides})
-    application.config["TESTING"] = True
-    upgrade(application.extensions["quorum.engine"])
-    return application
 
 
 @pytest.fixture

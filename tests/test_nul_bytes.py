@@ -36,7 +36,8 @@ NUL_MBOX = (
     b"Content-Type: multipart/mixed; boundary=XX\n"
     b"\n"
     b"--XX\nContent-Type: text/plain\n\nsee attached\0\n"
-    b'--XX\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename="a\0b.bin"\n'
+    b"--XX\nContent-Type: application/octet-stream\n"
+    b'Content-Disposition: attachment; filename="a\0b.bin"\n'
     b"\nxx\n--XX--\n"
 )
 

@@ -13,11 +13,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app import create_app
-from app.db import upgrade
 from app.models import DecisionEvent, MailingList, Message
 from app.settings import SettingsError, load_settings
-from tests.conftest import EXAMPLES, run_cli
+from tests.conftest import EXAMPLES, build_app, run_cli
 from tests.staff import csrf_token, signed_in
 
 SEED_THREAD = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
@@ -30,13 +28,6 @@ def mail(message_id: str, list_id: str | None = None, subject: str = "hello") ->
         f"From: X <x@example.org>\nSubject: {subject}\nMessage-ID: <{message_id}>\n"
         f"{header}Date: Mon, 6 Jan 2014 10:00:00 +0000\n\nsome words\n\n"
     ).encode()
-
-
-def build_app(database_url: str, home: Path, **overrides: Any) -> Flask:
-    application = create_app({"home": str(home), "database_url": database_url, **overrides})
-    application.config["TESTING"] = True
-    upgrade(application.extensions["quorum.engine"])
-    return application
 
 
 @pytest.fixture

@@ -1,0 +1,232 @@
+"""The stance model as data: a file that loading checks and cannot execute, a shipped
+model that rebuilds from the shipped examples, evidence from the author's own words, and
+staff corrections that teach a retrained model."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from app import settings_of
+from app.models import Message, Participant, Position, PositionOverride
+from app.positions import SHIPPED_MODEL, active_model, model_path
+from app.stance_training import SHIPPED_EXAMPLES, Examples, fit
+from ingest.stance import extract_stance
+from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, StanceContext, featurize
+from ingest.stance_model import MODEL_FORMAT, ModelError, StanceModel
+from tests.conftest import EXAMPLES, run_cli
+
+DEMO = EXAMPLES / "foundation"
+TOMAN = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"
+
+
+def context(own: str, **thread: object) -> StanceContext:
+    """A reply as the classifier sees it, answering the proposer unless told otherwise."""
+    body = own
+    rule = extract_stance(body)
+    values: dict[str, object] = {
+        "body": body,
+        "sentences": ((0, len(body.rstrip())),),
+        "own": own,
+        "parent_own": "",
+        "root_own": "We should do the thing.",
+        "is_root": False,
+        "by_proposer": False,
+        "answers_proposer": True,
+        "depth": 1,
+        "rank": 1,
+        "earlier_by_author": 0,
+        "participants": 2,
+        "quoted_lines": 0,
+        "rule": rule,
+        "parent_rule": None,
+    }
+    values.update(thread)
+    return StanceContext(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> StanceModel:
+    return StanceModel.load(SHIPPED_MODEL)
+
+
+def test_the_shipped_model_is_small_plain_data_of_this_feature_version(
+    shipped: StanceModel,
+) -> None:
+    assert SHIPPED_MODEL.stat().st_size <= 5 * 1024 * 1024
+    assert shipped.info["format"] == MODEL_FORMAT
+    assert shipped.info["feature_version"] == FEATURE_VERSION
+    assert set(shipped.classes) == {"support", "oppose", "concern", "neutral", "none"}
+    evaluation = shipped.info["evaluation"]
+    assert evaluation["grouped_by"] == "thread"
+    assert 0.0 < evaluation["macro_f1"] <= 1.0
+    with zipfile.ZipFile(SHIPPED_MODEL) as archive:  # arrays only: nothing to unpickle
+        assert sorted(archive.namelist()) == [
+            "bias.npy",
+            "header.npy",
+            "rows.npy",
+            "thresholds.npy",
+            "values.npy",
+        ]
+
+
+def test_a_saved_model_loads_back_to_the_same_predictions(
+    shipped: StanceModel, tmp_path: Path
+) -> None:
+    path = tmp_path / "model.npz"
+    shipped.save(path)
+    again = StanceModel.load(path)
+    vectors = [featurize(context(text)) for text in ("+1\n", "I object to this.", "Thanks!")]
+    assert np.allclose(again.probabilities(vectors), shipped.probabilities(vectors))
+
+
+def _rewrite(source: Path, target: Path, change: dict[str, np.ndarray]) -> None:
+    with np.load(source, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays.update(change)
+    np.savez(target, **arrays)
+
+
+def test_a_tampered_model_is_refused(shipped: StanceModel, tmp_path: Path) -> None:
+    with np.load(SHIPPED_MODEL, allow_pickle=False) as data:
+        values = data["values"].copy()
+    values[0, 0] += 1.0
+    tampered = tmp_path / "tampered.npz"
+    _rewrite(SHIPPED_MODEL, tampered, {"values": values})
+    with pytest.raises(ModelError, match="damaged or altered"):
+        StanceModel.load(tampered)
+
+
+def test_a_model_of_other_features_is_refused(tmp_path: Path) -> None:
+    with np.load(SHIPPED_MODEL, allow_pickle=False) as data:
+        header = json.loads(bytes(data["header"]).decode())
+    header["feature_version"] = "stance-features-0"
+    other = tmp_path / "other.npz"
+    _rewrite(SHIPPED_MODEL, other, {"header": np.frombuffer(json.dumps(header).encode(), np.uint8)})
+    with pytest.raises(ModelError, match="retrain"):
+        StanceModel.load(other)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda path: path.write_text("not a model\n"),
+        lambda path: np.savez(path, weights=np.zeros(3)),
+        # An archive holding a pickled object: loading must never unpickle it.
+        lambda path: np.savez(path, header=np.array([{"format": MODEL_FORMAT}], dtype=object)),
+        lambda path: path.write_bytes(pickle.dumps({"format": MODEL_FORMAT})),
+    ],
+    ids=["text", "foreign-npz", "pickled-object", "pickle"],
+)
+def test_a_foreign_file_is_refused_with_a_clear_error(tmp_path: Path, write: object) -> None:
+    path = tmp_path / "model.npz"
+    write(path)  # type: ignore[operator]
+    with pytest.raises(ModelError, match="not a Quorum stance model"):
+        StanceModel.load(path)
+
+
+def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="no such model file"):
+        StanceModel.load(tmp_path / "absent.npz")
+
+
+def test_the_shipped_model_rebuilds_from_the_shipped_examples(shipped: StanceModel) -> None:
+    """`make stance-model` writes the examples and the model fitted on them: fitting the
+    examples again gives the same weights (so the model is data derived from labels)."""
+    examples = Examples.load(SHIPPED_EXAMPLES)
+    assert len(examples) == shipped.info["examples"]
+    classes, weights, bias = fit(
+        examples.matrix(), np.asarray(examples.labels), np.asarray(examples.weights)
+    )
+    assert classes == shipped.classes
+    assert weights.shape == (DIMENSIONS, len(classes))
+    assert np.allclose(weights, shipped.weights, atol=1e-4)
+    assert np.allclose(bias, shipped.bias, atol=1e-4)
+
+
+def test_evidence_is_an_exact_slice_of_the_author_s_own_sentences(shipped: StanceModel) -> None:
+    body = "Hi,\n\nI think this would be a real improvement for everyone.\n\nThanks, Ann\n"
+    sentences = ((0, 3), (5, 61), (63, 74))
+    reply = context(body, sentences=sentences)
+    (position,) = shipped.positions([featurize(reply)], [reply])
+    if position.stance != "none":
+        assert position.evidence == body[position.evidence_start : position.evidence_end]
+        assert position.evidence == "I think this would be a real improvement for everyone."
+
+
+def test_agreeing_with_an_objector_leans_towards_objecting(shipped: StanceModel) -> None:
+    """Stance is a relation: the same "+1" reads differently under an objection than
+    under the proposal."""
+    objection = extract_stance("I object to this: it breaks every plugin.")
+    to_proposer = context("+1\n")
+    to_objector = context("+1\n", answers_proposer=False, parent_rule=objection, depth=2)
+    oppose = shipped.classes.index("oppose")
+    to_proposer_p = shipped.probabilities([featurize(to_proposer)])[0, oppose]
+    to_objector_p = shipped.probabilities([featurize(to_objector)])[0, oppose]
+    assert to_objector_p > to_proposer_p
+
+
+def test_unsure_below_the_threshold_chosen_on_cross_validation(shipped: StanceModel) -> None:
+    thresholds = dict(zip(shipped.classes, shipped.thresholds.tolist(), strict=True))
+    assert thresholds["neutral"] == thresholds["none"] == 0.0
+    for text in ("+1\n", "I strongly object.", "Maybe, I am not sure.", "Sounds good."):
+        reply = context(text)
+        (position,) = shipped.positions([featurize(reply)], [reply])
+        assert position.unsure == (position.confidence < thresholds[position.stance])
+
+
+def test_the_seed_never_claims_a_side_against_toman_s_words(app: Flask) -> None:
+    assert run_cli(app, "ingest", str(DEMO)).exit_code == 0
+    with app.extensions["quorum.sessionmaker"]() as session:
+        toman = session.scalar(select(Position).join(Message).where(Message.message_id == TOMAN))
+        assert toman is not None
+        assert toman.stance == "support" or toman.unsure  # never a sure wrong side
+        assert toman.evidence is not None
+        assert "I am very supportive of taking simpler first steps" in toman.evidence
+
+
+def test_staff_corrections_teach_a_retrained_model(app: Flask) -> None:
+    """A correction tied to its message becomes a label: `quorum positions train` writes
+    an install model, which becomes the active one, and recomputing with it moves the
+    corrected message towards the stance staff gave."""
+    assert run_cli(app, "ingest", str(DEMO)).exit_code == 0
+    sessions = app.extensions["quorum.sessionmaker"]
+    with sessions() as session:
+        message = session.scalar(select(Message).where(Message.message_id == TOMAN))
+        assert message is not None and message.thread_id is not None
+        participant = session.get(Participant, message.participant_id)
+        assert participant is not None
+        session.add(
+            PositionOverride(
+                thread_id=message.thread_id,
+                participant_id=participant.id,
+                message_pk=message.id,
+                stance="oppose",
+                note="test: staff read it as opposition",
+            )
+        )
+        session.commit()
+        before = session.scalar(select(Position).where(Position.message_pk == message.id))
+        assert before is not None
+        before_stance, before_confidence = before.stance, before.confidence
+
+    result = run_cli(app, "positions", "train", "--folds", "3")
+    assert result.exit_code == 0, result.output
+    trained = active_model(settings_of(app).home)
+    assert model_path(settings_of(app).home).exists()
+    assert trained.info["sources"] == {"shipped": trained.info["examples"] - 1, "staff": 1}
+    assert "staff 1" in run_cli(app, "positions", "status").stdout
+
+    assert run_cli(app, "positions", "recompute").exit_code == 0
+    with sessions() as session:
+        after = session.scalar(select(Position).where(Position.message_pk == message.id))
+        assert after is not None
+        assert before_stance != "oppose"
+        assert after.stance == "oppose" or after.confidence < before_confidence
