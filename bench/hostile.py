@@ -158,6 +158,46 @@ def nul_bytes(folder: Path) -> Path:
     )
 
 
+def _multipart(name: str, folder: Path, *parts: bytes) -> Path:
+    delimited = b"".join(b"--b\n" + part + b"\n" for part in parts) + b"--b--\n"
+    content_type = b'Content-Type: multipart/mixed; boundary="b"\n'
+    return _write(folder / name, _message(1, content_type, body=delimited))
+
+
+def long_content_type(folder: Path) -> Path:
+    """A 400 KB Content-Type of ";": the standard library copied the rest at each one."""
+    return _write(folder / "type.eml", _message(1, b"Content-Type: text/html" + b";" * 400_000))
+
+
+def long_part_disposition(folder: Path) -> Path:
+    """A 400 KB Content-Disposition of ";" in a part's header block."""
+    return _multipart("disposition.eml", folder, b"Content-Disposition: a" + b";" * 400_000)
+
+
+def filename_continuations(folder: Path) -> Path:
+    """A file name in 50,000 RFC 2231 continuations (filename*0*=…; filename*1*=…)."""
+    params = b"".join(b"; filename*%d*=a" % n for n in range(50_000))
+    return _multipart("continued.eml", folder, b"Content-Disposition: attachment" + params)
+
+
+def many_parts(folder: Path) -> Path:
+    """50,000 MIME parts, each a boundary, a short header block and one line."""
+    return _multipart("parts.eml", folder, *[b"Content-Type: text/plain\n\nhi"] * 50_000)
+
+
+def deep_nesting(folder: Path) -> Path:
+    """Multiparts nested 5,000 deep: the parser recursed once per level."""
+    levels = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (n, n) for n in range(5000)
+    )
+    return _write(folder / "nested.eml", _message(1, levels, body=b""))
+
+
+def nested_comments(folder: Path) -> Path:
+    """A From of 2,000 "(": the standard library's address parser recursed once each."""
+    return _write(folder / "comments.eml", _message(1).replace(b"Mallory <", b"(" * 2000 + b"<"))
+
+
 CASES = (
     Case("ordinary message", ordinary, 1),
     Case("pipermail page 100 KB", pipermail_page, 1),
@@ -166,6 +206,12 @@ CASES = (
     Case("8 MB line, no newline", long_line, 2),
     Case("gzip bomb 100 MB zeros", gzip_bomb, 2),
     Case("NUL bytes", nul_bytes, 3),
+    Case("Content-Type 400 KB of ;", long_content_type, 1),
+    Case("part disposition 400 KB", long_part_disposition, 1),
+    Case("filename*N* x50k", filename_continuations, 1),
+    Case("50k MIME parts", many_parts, 1),
+    Case("multipart nested 5000 deep", deep_nesting, 1),
+    Case("From of 2000 (", nested_comments, 1),
 )
 
 

@@ -32,6 +32,21 @@ from ingest.storable import storable
 logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 _CHARSET_PARAM = re.compile(r"charset\s*=\s*\"?([^\";\s]+)")
+#: Bounds on each Content-* field the MIME parser is given (see ``_check_content_fields``):
+#: its bytes as written, folding included, and its parameters (the ";" in it). Real fields
+#: stay far below both, even a long non-ASCII file name split into RFC 2231 continuations.
+MAX_CONTENT_FIELD_BYTES = 8 * 1024
+MAX_CONTENT_PARAMETERS = 100
+#: ... and on the parameters of all of them together: each costs the parsers a few
+#: microseconds per look-up, and a message of small parts can hold many fields.
+MAX_MESSAGE_CONTENT_PARAMETERS = 10_000
+# A Content-* field at the start of any line (a lone CR ends a line too, as the standard
+# library reads mail), with its continuation lines. No part of it can backtrack far: each
+# continuation must start with a line break, which ``[^\r\n]*`` never takes.
+_CONTENT_FIELD = re.compile(
+    rb"(?:^|(?<=\r))(content-[!-9;-~]*)[ \t]*:[^\r\n]*(?:(?:\r\n?|\n)[ \t][^\r\n]*)*",
+    re.IGNORECASE | re.MULTILINE,
+)
 # Charsets whose real-world use is a superset, as browsers treat them (WHATWG encoding).
 _CHARSET_ALIASES = {
     "iso-8859-1": "cp1252",
@@ -129,7 +144,47 @@ def _plain_body(headers: Headers, body: bytes) -> tuple[str, list[Attachment], l
     return text.replace("\r\n", "\n"), [], []
 
 
+def _check_content_fields(data: bytes) -> None:
+    """Reject a message with a Content-* field the MIME parser cannot read in linear time.
+
+    The standard library splits a field's parameters by copying the rest of the value at
+    each ";" (and recounts quotes from its start at each ";" inside a quoted string), and
+    mail-parser and Quorum ask for the parameters many times per part: a 400 KB
+    Content-Type of ";" took 13 s of CPU. Below the bounds that cost is small, so one
+    linear scan before parsing keeps the whole parse linear in the message's size.
+
+    The scan reads every line, not only the header blocks: finding the parts' header
+    blocks is the parser's (costly) work. A body line that starts like a Content-* field
+    and runs on, with its indented lines, past the bound is read as one too. That errs on
+    the safe side: the message is quarantined with its reason and its raw bytes, so
+    nothing is lost and the operator can see why. Cutting the field's parameters instead
+    would store a message parsed from a header its sender never wrote (a dropped
+    ``boundary`` turns every part into text), silently.
+    """
+    total = 0
+    for field in _CONTENT_FIELD.finditer(data):
+        name = field.group(1).decode("ascii")
+        size = field.end() - field.start()
+        if size > MAX_CONTENT_FIELD_BYTES:
+            raise RejectedMessage(
+                f"header too long: {name}, {size:,} bytes (limit {MAX_CONTENT_FIELD_BYTES:,})"
+            )
+        parameters = data.count(b";", field.start(), field.end())
+        if parameters > MAX_CONTENT_PARAMETERS:
+            raise RejectedMessage(
+                f"too many header parameters: {name}, {parameters:,}"
+                f" (limit {MAX_CONTENT_PARAMETERS:,})"
+            )
+        total += parameters
+        if total > MAX_MESSAGE_CONTENT_PARAMETERS:
+            raise RejectedMessage(
+                f"too many header parameters: over {MAX_MESSAGE_CONTENT_PARAMETERS:,}"
+                " in the Content-* fields of the message"
+            )
+
+
 def _mime_body(data: bytes) -> tuple[str, list[Attachment], list[str]]:
+    _check_content_fields(data)
     try:
         mail = mailparser.parse_from_bytes(data)
         body, attachments = _body_and_attachments(mail.message)
