@@ -51,6 +51,9 @@ STAFF_WEIGHT = 2.0
 REGULARISATION = 4.0
 CLASS_WEIGHT: str | None = "balanced"
 FOLDS = 10
+#: Folds go by list once two lists have this many examples each: a list with a handful of
+#: staff corrections cannot be a fold of its own (it would train on one stance).
+MIN_LIST_EXAMPLES = 50
 EXAMPLES_FORMAT = "quorum-stance-examples/1"
 
 
@@ -276,10 +279,10 @@ class Evaluation:
 def cross_validate(
     examples: Examples, folds: int = FOLDS, regularisation: float = REGULARISATION
 ) -> Evaluation:
-    """Grouped k-fold cross-validation: by list when the examples span several, else by
-    thread. Returns the figures and the abstention thresholds they justify."""
-    lists = {g.split(" ", 1)[0] for g in examples.groups}
-    grouped_by = "list" if len(lists) > 1 else "thread"
+    """Grouped k-fold cross-validation: by list when the examples span several lists with
+    enough examples each, else by thread. Returns the figures and the abstention thresholds they justify."""
+    per_list = Counter(g.split(" ", 1)[0] for g in examples.groups)
+    grouped_by = "list" if sum(n >= MIN_LIST_EXAMPLES for n in per_list.values()) > 1 else "thread"
     groups = [g.split(" ", 1)[0] if grouped_by == "list" else g for g in examples.groups]
     folds = min(folds, len(set(groups)))
     matrix = examples.matrix()
