@@ -280,7 +280,8 @@ def cross_validate(
     examples: Examples, folds: int = FOLDS, regularisation: float = REGULARISATION
 ) -> Evaluation:
     """Grouped k-fold cross-validation: by list when the examples span several lists with
-    enough examples each, else by thread. Returns the figures and the abstention thresholds they justify."""
+    enough examples each, else by thread. Returns the figures and the abstention
+    thresholds they justify."""
     per_list = Counter(g.split(" ", 1)[0] for g in examples.groups)
     grouped_by = "list" if sum(n >= MIN_LIST_EXAMPLES for n in per_list.values()) > 1 else "thread"
     groups = [g.split(" ", 1)[0] if grouped_by == "list" else g for g in examples.groups]
