@@ -211,3 +211,16 @@ def test_api_answers_to_a_token_holder_are_never_stored(demo: Flask) -> None:
     assert answer.status_code == 200
     assert answer.headers["Cache-Control"] == "no-store"
     assert "no-store" not in client.get("/api/v1/lists").headers.get("Cache-Control", "")
+
+
+def test_a_malformed_token_header_on_a_read_is_answered_not_a_server_error(
+    demo: Flask,
+) -> None:
+    """A read that never looks at the token still carries credentials: the response is
+    private (no-store), and deciding that must not load (and reject) the token after the
+    response was made."""
+    answer = demo.test_client().get(
+        "/api/v1/threads", headers={"Authorization": "Basic bm90IGEgdG9rZW4="}
+    )
+    assert answer.status_code < 500
+    assert answer.headers["Cache-Control"] == "no-store"

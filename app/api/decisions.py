@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
-from flask import Response, jsonify, url_for
+from flask import Response, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -216,9 +216,16 @@ def _link(session: Session, decision: Decision, link_id: int) -> DecisionLink:
     return link
 
 
-@bp.patch("/decisions/<slug>/links/<id:link_id>")
-def set_link_state_view(slug: str, link_id: int) -> Response:
-    """Confirm or dismiss a suggested link."""
+@bp.route("/decisions/<slug>/links/<id:link_id>", methods=["PATCH", "DELETE"])
+def link_view(slug: str, link_id: int) -> Response | tuple[str, int]:
+    """Confirm or dismiss a suggested link (PATCH), or remove it (DELETE). One rule serves
+    both methods: with a rule each, an id out of range answered 405 rather than 404."""
+    if request.method == "DELETE":
+        return _unlink(slug, link_id)
+    return _set_link_state(slug, link_id)
+
+
+def _set_link_state(slug: str, link_id: int) -> Response:
     user = require("link_discussions")
     body = json_body(LINK_STATE_FIELDS, required=("state",))
     session = db_session()
@@ -229,8 +236,7 @@ def set_link_state_view(slug: str, link_id: int) -> Response:
     return jsonify(decision_body(session, decision))
 
 
-@bp.delete("/decisions/<slug>/links/<id:link_id>")
-def unlink_view(slug: str, link_id: int) -> tuple[str, int]:
+def _unlink(slug: str, link_id: int) -> tuple[str, int]:
     user = require("link_discussions")
     session = db_session()
     link = _link(session, _decision(session, slug), link_id)

@@ -186,8 +186,10 @@ def init_login(app: Flask) -> None:
     def _private_pages_are_not_stored(response: Response) -> Response:
         """What a signed-in user gets (staff pages, private lists, a new token's secret) must
         not stay in a browser's or a proxy's cache for the next user of the machine.
-        Anonymous pages are the same for everyone and stay cacheable."""
-        if getattr(current_user, "is_authenticated", False):
+        Anonymous pages are the same for everyone and stay cacheable. A request that
+        carries credentials counts as signed in whether or not they are valid: loading the
+        user here could raise (a malformed token header) after the response was made."""
+        if "Authorization" in request.headers or session.get("_user_id") is not None:
             response.headers["Cache-Control"] = "no-store"
         return response
 
