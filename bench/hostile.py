@@ -26,14 +26,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # before bench/, whose ingest.py would shadow the package
+
+from app.db import throwaway_database  # noqa: E402
 
 # The child is the `quorum` console script's own entry point, with the clock started once
 # Python and the app's modules are loaded: on a shared machine, starting Python alone can
@@ -272,16 +275,8 @@ def fresh_database(server_url: str) -> Iterator[str]:
     if not server_url:
         yield ""
         return
-    name = f"quorum_hostile_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(server_url, "quorum_hostile") as url:
+        yield url
 
 
 def bench(case: Case, server_url: str, timeout: float) -> str:

@@ -44,7 +44,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
@@ -52,14 +51,13 @@ from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app import create_app, importer, settings_of  # noqa: E402
-from app.db import upgrade  # noqa: E402
+from app.db import throwaway_database, upgrade  # noqa: E402
 
 TWISTED = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -221,16 +219,8 @@ def fresh_database(server_url: str) -> Iterator[str]:
     if not server_url:
         yield ""
         return
-    name = f"quorum_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(server_url, "quorum_bench") as url:
+        yield url
 
 
 def median(runs: list[Figures]) -> Figures:

@@ -4,7 +4,6 @@ built on it, and the `quorum` command run in-process."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,12 +13,10 @@ import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.cli import ScriptInfo
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.cli import main
-from app.db import upgrade
+from app.db import throwaway_database, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -43,16 +40,8 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
         return
     if not PG_URL:
         pytest.skip("PostgreSQL tests need QUORUM_TEST_DATABASE_URL (.ci/run starts a server)")
-    name = f"quorum_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(PG_URL, "quorum_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
