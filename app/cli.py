@@ -20,6 +20,7 @@ from app.models import ROLES
 from app.positions import SHIPPED_MODEL, active_model, model_path, recompute
 from app.stance_training import FOLDS, cross_validate, describe_model, gather, train_model
 from ingest.sources import FORMATS, SourceError
+from ingest.stance_model import ModelError, StanceModel
 
 
 def _create_app() -> Flask:
@@ -84,6 +85,9 @@ def ingest(
     except SourceError as exc:
         click.echo(f"quorum ingest: {exc}", err=True)
         sys.exit(2)
+    except ModelError as exc:  # checked before the first batch: nothing was written
+        click.echo(f"quorum ingest: {exc}", err=True)
+        sys.exit(1)
     except SearchIndexError as exc:  # the batches committed so far are stored; rerun later
         click.echo(f"quorum ingest: {exc}", err=True)
         sys.exit(1)
@@ -182,6 +186,15 @@ def positions() -> None:
     """Stances and votes extracted from the authors' own words."""
 
 
+def _active_model() -> StanceModel:
+    """The model positions are derived with; a damaged or foreign file is a one-line error
+    naming it, not a traceback."""
+    try:
+        return active_model(settings_of(current_app).home)
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @positions.command("recompute")
 @click.option("--list", "list_name", help="Only this list.")
 @with_appcontext
@@ -190,7 +203,7 @@ def positions_recompute(list_name: str | None) -> None:
     are kept."""
     sessions = _ready()
     with sessions() as session:
-        done = recompute(session, active_model(settings_of(current_app).home), list_name)
+        done = recompute(session, _active_model(), list_name)
     click.echo(f"positions recomputed for {done} messages")
 
 
@@ -259,7 +272,7 @@ def positions_status(as_json: bool) -> None:
     """Which stance model is active, what it was trained on, how it scored."""
     home = settings_of(current_app).home
     path = model_path(home) if model_path(home).exists() else SHIPPED_MODEL
-    model = active_model(home)
+    model = _active_model()
     if as_json:
         click.echo(json.dumps({"model": str(path), **model.info}, sort_keys=True))
         return

@@ -243,3 +243,19 @@ def test_staff_corrections_teach_a_retrained_model(app: Flask) -> None:
         after = session.scalar(select(Position).where(Position.message_pk == message.id))
         assert after is not None
         assert (after.stance, after.unsure) == (expected.stance, expected.unsure)
+
+
+def test_a_damaged_install_model_is_a_one_line_error_before_anything_is_written(
+    app: Flask,
+) -> None:
+    path = model_path(settings_of(app).home)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK\x03\x04 not really a model")
+    ingest = run_cli(app, "ingest", str(DEMO))
+    assert ingest.exit_code == 1
+    assert f"quorum ingest: {path}: not a Quorum stance model" in ingest.output
+    with app.extensions["quorum.sessionmaker"]() as session:
+        assert session.scalars(select(Message)).first() is None
+    for command in ("status", "recompute"):
+        result = run_cli(app, "positions", command)
+        assert result.exit_code == 1 and "not a Quorum stance model" in result.output
