@@ -64,9 +64,11 @@ class StanceModel:
         index = np.fromiter((i for v in vectors for i in v), np.int64, int(lengths.sum()))
         value = np.fromiter((x for v in vectors for x in v.values()), np.float32, len(index))
         contributions = self.weights[index] * value[:, None]
-        row = np.repeat(np.arange(len(vectors)), lengths)
         scores = np.tile(self.bias, (len(vectors), 1)).astype(np.float64)
-        np.add.at(scores, row, contributions)
+        filled = lengths > 0
+        if filled.any():
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[filled]
+            scores[filled] += np.add.reduceat(contributions, starts, axis=0)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)

@@ -95,6 +95,21 @@ def test_a_saved_model_loads_back_to_the_same_predictions(
     assert np.allclose(again.probabilities(vectors), shipped.probabilities(vectors))
 
 
+def test_scoring_a_batch_equals_scoring_each_message_alone(shipped: StanceModel) -> None:
+    """Messages of a thread are scored together (an empty reading among them too), with
+    the same result as the plain sum of each message's feature weights."""
+    vectors = [featurize(context(text)) for text in ("+1\n", "Thanks!", "I object to this.")]
+    vectors.insert(1, {})
+    batch = shipped.probabilities(vectors)
+    for row, vector in zip(batch, vectors, strict=True):
+        scores = shipped.bias.astype(np.float64) + sum(
+            (value * shipped.weights[index] for index, value in vector.items()),
+            np.zeros(len(shipped.classes)),
+        )
+        alone = np.exp(scores - scores.max())
+        assert np.allclose(row, alone / alone.sum(), atol=1e-6)
+
+
 def _rewrite(source: Path, target: Path, change: dict[str, np.ndarray]) -> None:
     with np.load(source, allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
