@@ -22,7 +22,7 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -78,16 +78,15 @@ class Examples:
         return len(self.labels)
 
     def extend(self, other: Examples) -> None:
-        for name in (
-            "rows",
-            "labels",
-            "groups",
-            "weights",
-            "gold_votes",
-            "found_votes",
-            "sources",
-        ):
-            getattr(self, name).extend(getattr(other, name))
+        for column in fields(self):
+            getattr(self, column.name).extend(getattr(other, column.name))
+
+    def subset(self, keep: Iterable[bool]) -> Examples:
+        """The examples where ``keep`` is true (e.g. all but some threads)."""
+        chosen = [i for i, kept in enumerate(keep) if kept]
+        return Examples(
+            **{c.name: [getattr(self, c.name)[i] for i in chosen] for c in fields(self)}
+        )
 
     def matrix(self) -> csr_matrix:
         indptr, indices, data = [0], [], []

@@ -86,7 +86,7 @@ def main() -> None:
     labels = [json.loads(line) for line in (args.eval / "labels.jsonl").open()]
     threads = [json.loads(line) for line in (args.eval / "threads.jsonl").open()]
     dev_threads = {t["thread_root_id"] for t in threads}
-    held_out = _without_threads(examples, dev_threads)
+    held_out = examples.subset(g.split(" ", 1)[1] not in dev_threads for g in examples.groups)
     months = sorted({r["archive_file"] for r in [*labels, *threads]})
     archive = args.corpora / "twisted-python" / "archive"
     files = [archive / m if (archive / m).exists() else archive / f"{m}.gz" for m in months]
@@ -116,16 +116,6 @@ def main() -> None:
     )
     _report(labels, predicted, args.errors)
     print(f"\n{timing}")
-
-
-def _without_threads(examples: Examples, roots: set[str]) -> Examples:
-    kept = Examples()
-    for i, group in enumerate(examples.groups):
-        if group.split(" ", 1)[1] in roots:
-            continue
-        for name in ("rows", "labels", "groups", "weights", "gold_votes", "found_votes", "sources"):
-            getattr(kept, name).append(getattr(examples, name)[i])
-    return kept
 
 
 def _cost(session: object, home: Path) -> str:

@@ -100,7 +100,7 @@ def _reading(context: StanceContext, tokens: list[str]) -> list[str]:
     """What the cue rules and the vote detector read in the message, alone and against
     the thread: the same "+1" means another thing under an objection."""
     rule, parent = context.rule, context.parent_rule
-    parent_side = "support" if context.answers_proposer else (parent.stance if parent else "none")
+    parent_side = _parent_side(context)
     vote = rule.vote or ""
     sign = "plus" if vote.startswith("+") else "minus" if vote.startswith("-") else "none"
     names = [
@@ -117,11 +117,19 @@ def _reading(context: StanceContext, tokens: list[str]) -> list[str]:
     return names
 
 
+def _parent_side(context: StanceContext) -> str:
+    """The side of the message answered: the proposer's is the proposal's (support),
+    anyone else's is what the cue rules read in it."""
+    if context.answers_proposer:
+        return "support"
+    return context.parent_rule.stance if context.parent_rule else "none"
+
+
 def _thread(context: StanceContext, tokens: list[str]) -> list[str]:
     """The message's place in the thread: who wrote it, what it answers, how deep, how
     early, how long, how many questions, how much it takes up of the proposal."""
     parent = context.parent_rule
-    parent_side = "support" if context.answers_proposer else (parent.stance if parent else "none")
+    parent_side = _parent_side(context)
     questions = len(_QUESTION.findall(context.own))
     words = len(tokens)
     return [

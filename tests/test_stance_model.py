@@ -178,9 +178,9 @@ def test_evidence_is_an_exact_slice_of_the_author_s_own_sentences(shipped: Stanc
     body = "Hi,\n\nI think this would be a real improvement for everyone.\n\nThanks, Ann\n"
     reply = context(body)
     (position,) = shipped.positions([featurize(reply)], [reply])
-    if position.stance != "none":
-        assert position.evidence == body[position.evidence_start : position.evidence_end]
-        assert position.evidence == "I think this would be a real improvement for everyone."
+    assert position.stance != "none"  # an opinion was written: some position, with evidence
+    assert position.evidence == body[position.evidence_start : position.evidence_end]
+    assert position.evidence == "I think this would be a real improvement for everyone."
 
 
 def test_agreeing_with_an_objector_leans_towards_objecting(shipped: StanceModel) -> None:
