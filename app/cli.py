@@ -17,7 +17,7 @@ from app import create_app, settings_of
 from app.db import upgrade
 from app.exports import export_decisions, export_messages, export_positions
 from app.models import ROLES
-from app.positions import SHIPPED_MODEL, active_model, model_path, recompute
+from app.positions import active_model, active_model_path, model_path, recompute
 from app.stance_training import FOLDS, cross_validate, describe_model, gather, train_model
 from ingest.sources import FORMATS, SourceError
 from ingest.stance_model import ModelError, StanceModel
@@ -271,7 +271,7 @@ def positions_train(
 def positions_status(as_json: bool) -> None:
     """Which stance model is active, what it was trained on, how it scored."""
     home = settings_of(current_app).home
-    path = model_path(home) if model_path(home).exists() else SHIPPED_MODEL
+    path = active_model_path(home)
     model = _active_model()
     if as_json:
         click.echo(json.dumps({"model": str(path), **model.info}, sort_keys=True))

@@ -102,12 +102,16 @@ def model_path(home: Path) -> Path:
     return home / "models" / "stance.npz"
 
 
+def active_model_path(home: Path) -> Path:
+    """The install's own model when it trained one, else the shipped one."""
+    own = model_path(home)
+    return own if own.exists() else SHIPPED_MODEL
+
+
 def active_model(home: Path) -> StanceModel:
-    """The install's own model when it trained one, else the shipped one. Loaded once per
-    process and file version (a retrained model is picked up without a restart)."""
-    path = model_path(home)
-    if not path.exists():
-        path = SHIPPED_MODEL
+    """The model at ``active_model_path``. Loaded once per process and file version (a
+    retrained model is picked up without a restart)."""
+    path = active_model_path(home)
     key = (path, path.stat().st_mtime)
     if key not in _loaded:
         _loaded.clear()

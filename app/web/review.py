@@ -30,7 +30,13 @@ from app import settings_of
 from app.governance import ValidationError, confirm_position, correct_position
 from app.models import MailingList, Message, Thread
 from app.position_review import LOW_CONFIDENCE, review_queue
-from app.positions import SHIPPED_MODEL, active_model, model_path, tally, thread_positions
+from app.positions import (
+    SHIPPED_MODEL,
+    active_model,
+    active_model_path,
+    tally,
+    thread_positions,
+)
 from app.web import db_session
 from app.web.access import reader
 from app.web.auth import current_user_id, requires
@@ -178,7 +184,7 @@ def model() -> str:
     """The stance model in use: the install's own when `quorum positions train` wrote one,
     else the shipped one, with the record `quorum positions status` prints."""
     home = settings_of(current_app).home
-    path = model_path(home) if model_path(home).exists() else SHIPPED_MODEL
+    path = active_model_path(home)
     info = active_model(home).info
     return render_template(
         "admin/model.html",
