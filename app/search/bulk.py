@@ -44,7 +44,7 @@ def write_generation(
     at most about `segment_size` documents, and commit it; returns how many were written.
     One segment is written in this process; more are spread over `procs` workers."""
     size = segment_length(expected, procs, segment_size)
-    chunks = _chunks(documents, size)
+    chunks = chunked(documents, size)
     writer = index.writer()  # holds Whoosh's lock; it commits the segments the others write
     try:
         segments = (
@@ -68,7 +68,8 @@ def segment_length(expected: int, procs: int, segment_size: int) -> int:
     return math.ceil(expected / (rounds * procs))
 
 
-def _chunks(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
+def chunked(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    """`documents` in lists of at most `size`, read lazily."""
     iterator = iter(documents)
     while chunk := list(islice(iterator, size)):
         yield chunk

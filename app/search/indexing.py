@@ -15,7 +15,7 @@ from whoosh.codec.base import Segment
 from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
-from app.search.bulk import write_generation
+from app.search.bulk import chunked, write_generation
 from app.search.documents import (
     Document,
     all_documents,
@@ -44,6 +44,8 @@ SEGMENT_SIZE = 5000
 #: A rebuild larger than one segment writes its segments in this many worker processes;
 #: incremental batches are too small to repay starting processes.
 REBUILD_PROCS = 2
+#: Documents replaced per searcher opened to find the ones they replace.
+REPLACE_CHUNK = 500
 
 
 def rebuild(session: Session, index_dir: Path, *, timeout: float = WRITER_TIMEOUT) -> int:
@@ -94,11 +96,8 @@ def _update(
         except IndexMissing:
             return _rebuild_locked(session, index_dir)
         writer = index.writer(limitmb=LIMIT_MB)
-        count = 0
         try:
-            for document in documents():
-                writer.update_document(**document)
-                count += 1
+            count = _replace(writer, documents())
         except BaseException:
             writer.cancel()
             raise
@@ -108,6 +107,22 @@ def _update(
         else:
             writer.commit()
         return count
+
+
+def _replace(writer: SegmentWriter, documents: Iterable[Document]) -> int:
+    """Write `documents` in place of the committed ones with the same keys; returns how
+    many. Whoosh's own ``update_document`` opens a searcher over every segment for each
+    document it replaces; here one searcher serves a whole chunk of deletions, and the
+    replacements are plain additions (the same result, several times faster)."""
+    count = 0
+    for chunk in chunked(documents, REPLACE_CHUNK):
+        with writer.searcher() as searcher:
+            for document in chunk:
+                writer.delete_by_term("pk", document["pk"], searcher=searcher)
+        for document in chunk:
+            writer.add_document(**document)
+        count += len(chunk)
+    return count
 
 
 def _rewrite_segments_with_deletions(
