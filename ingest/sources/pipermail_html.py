@@ -10,7 +10,8 @@ knows more than each page does, so it is read in two passes:
    orphans come from older builds of the archive, and some builds put the message's own
    In-Reply-To (its parent's id) where later ones put its Message-ID;
 2. the pages again, one at a time, each handed on with its id and the parent that
-   ``thread.html`` nests it under (recorded as "pipermail-thread": weaker than headers).
+   ``thread.html`` gives it (see ``ingest.sources.pipermail_thread``; recorded as
+   "pipermail-thread": weaker than headers).
 
 Only ids and fingerprints are held in memory, never the pages.
 """
@@ -19,20 +20,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.message_ids import normalise_message_id
 from ingest.pipermail_article import read_article
 from ingest.records import DEFAULT_LIMIT, RawMessage, SizeLimit
 from ingest.sources.bounded import read_bounded
+from ingest.sources.pipermail_thread import thread_index
 
 ARTICLE_NAME = re.compile(r"^\d{6}\.html$")
-# A key holds no "<" either: each entry's scan stops at the next tag, so a page of
-# unterminated "<!--1 " openings is read in one pass.
-_THREAD_ENTRY = re.compile(
-    r"<!--(\d+) ([^<>]*?) -->\s*<LI><A HREF=\"(\d{6})\.html\"", re.IGNORECASE | re.DOTALL
-)
 
 
 def is_pipermail_folder(path: Path) -> bool:
@@ -41,53 +36,6 @@ def is_pipermail_folder(path: Path) -> bool:
 
 def article_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if ARTICLE_NAME.match(p.name))
-
-
-@dataclass
-class ThreadIndex:
-    """What a month's ``thread.html`` says, by article number."""
-
-    linked: set[str] = field(default_factory=set)
-    parents: dict[str, str] = field(default_factory=dict)
-    #: Message-IDs that older pipermail wrote into the thread keys.
-    key_ids: dict[str, str] = field(default_factory=dict)
-
-
-def thread_index(folder: Path) -> ThreadIndex:
-    """The folder's ``thread.html`` read (empty when there is none)."""
-    index = folder / "thread.html"
-    found = ThreadIndex()
-    if not index.is_file():
-        return found
-    text = index.read_bytes().decode("utf-8", "replace")
-    # The article last seen at each depth: an entry's parent is the one a level up.
-    open_at_depth: dict[int, str] = {}
-    for match in _THREAD_ENTRY.finditer(text):
-        depth, key, number = int(match.group(1)), match.group(2), match.group(3)
-        found.linked.add(number)
-        open_at_depth[depth] = number
-        for deeper in [d for d in open_at_depth if d > depth]:
-            del open_at_depth[deeper]
-        parent = open_at_depth.get(depth - 1)
-        if parent is not None:
-            found.parents[number] = parent
-        named = _key_message_id(key)
-        if named:
-            message_id = normalise_message_id(named)
-            if message_id:
-                found.key_ids[number] = message_id
-    return found
-
-
-def _key_message_id(key: str) -> str | None:
-    """The Message-ID that older pipermail wrote at the end of a thread key
-    ("<date>/<message-id>-"): the last "/" segment, without spaces, holding an "@" between
-    other characters. Read by hand, as a pattern backtracked over every "@" of a long key."""
-    _, slash, last = key.strip().rpartition("/")
-    core = last[:-1]
-    if slash and last.endswith("-") and "@" in core[1:-1] and not any(c.isspace() for c in core):
-        return core
-    return None
 
 
 def iter_pipermail_html(
