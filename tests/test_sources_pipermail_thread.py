@@ -5,7 +5,8 @@ nesting, which stops at depth 3, is used only where an entry has no readable key
 The fixtures under tests/fixtures/ingest/deep-threads/ are written the way Mailman writes
 them, comment depths and indentation included: 2010-March by Mailman 2.1 (keys of
 ``<date>.<article>`` pairs, the article's Message-ID in its page), 2001-March by Mailman 2.0
-(HTML 3.2, keys of ``<date>/<Message-ID>`` elements, pages without their Message-ID)."""
+(HTML 3.2, keys of ``<date>/<Message-ID>`` elements, pages whose reply link carries the
+mail's In-Reply-To header, empty where the mail had none, instead of its Message-ID)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ PARENTS_21 = {
     release(116): release(112),
 }
 
-#: Every article of the 2.0 month and the parent its thread key names.
+#: Every article of the 2.0 month and its parent: the In-Reply-To its page shows, else the
+#: one its thread key names.
 PARENTS_20 = {
     "<a1@alpha.example>": None,
     "<b-2-x@beta.example>": "<a1@alpha.example>",  # its dashes indent it to depth 3
@@ -59,8 +61,16 @@ PARENTS_20 = {
     "<f6@phi.example>": "<e-5@eps.example>",
     "<g7@eta.example>": "<f6@phi.example>",  # depth 6
     "<h8@theta.example>": "<b-2-x@beta.example>",
-    "<i-9@iota.example>": None,
+    "<i-9@iota.example>": "<older@february.example>",  # a header beats the key's "root"
     "<j10@kappa.example>": "<i-9@iota.example>",
+}
+#: The 2.0 pages whose reply link shows an In-Reply-To header.
+REPLYING_20 = {
+    "<c3@gamma.example>",
+    "<e-5@eps.example>",
+    "<g7@eta.example>",
+    "<i-9@iota.example>",
+    "<j10@kappa.example>",
 }
 
 
@@ -75,6 +85,14 @@ def test_mailman_21_keys_give_every_parent_at_any_depth() -> None:
 
 def test_mailman_20_keys_give_every_parent_and_every_id() -> None:
     assert parents(MAILMAN_20) == PARENTS_20
+
+
+def test_a_mailman_20_page_shows_its_in_reply_to_header_not_its_own_id() -> None:
+    parsed = [parse_message(raw) for raw in iter_archive(MAILMAN_20)]
+    assert {m.message_id for m in parsed} == set(PARENTS_20)  # none took its parent's id
+    assert {m.message_id: m.in_reply_to for m in parsed} == {
+        m: PARENTS_20[m] if m in REPLYING_20 else None for m in PARENTS_20
+    }
 
 
 def test_the_fixtures_are_deep_and_nesting_alone_would_misplace_replies() -> None:
@@ -104,6 +122,20 @@ def test_an_html_month_alone_is_threaded_as_its_keys_say(app: Flask) -> None:
     assert records[release(107)]["parent_via"] == "pipermail-thread"
     assert records[release(107)]["thread_id"] == records[release(101)]["thread_id"]
     assert records[release(116)]["thread_id"] != records[release(101)]["thread_id"]
+
+
+def test_a_mailman_20_month_alone_keeps_every_reply_and_its_parent(app: Flask) -> None:
+    result = run_cli(app, "ingest", str(MAILMAN_20), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["stored"] == len(PARENTS_20)
+    exported = run_cli(app, "export", "messages").stdout.splitlines()
+    records = {r["message_id"]: r for r in map(json.loads, exported)}
+    assert {m: r["parent_id"] for m, r in records.items()} == PARENTS_20
+    assert {m: r["parent_via"] for m, r in records.items() if r["parent_id"]} == {
+        m: "in-reply-to" if m in REPLYING_20 else "pipermail-thread"
+        for m, parent in PARENTS_20.items()
+        if parent
+    }
 
 
 def test_a_key_reads_from_its_end_in_each_generation() -> None:

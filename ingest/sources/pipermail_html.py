@@ -7,11 +7,12 @@ knows more than each page does, so it is read in two passes:
 1. every page's identity: its Message-ID (from the page, or from the ``<!--N key-->``
    comments of ``thread.html``, which older pipermail wrote with the Message-ID in them),
    and who/when/what. An orphan page that copies a linked page takes the linked page's id:
-   orphans come from older builds of the archive, and some builds put the message's own
-   In-Reply-To (its parent's id) where later ones put its Message-ID;
-2. the pages again, one at a time, each handed on with its id and the parent that
-   ``thread.html`` gives it (see ``ingest.sources.pipermail_thread``; recorded as
-   "pipermail-thread": weaker than headers).
+   orphans come from older builds of the archive, whose Mailman 2.0 pages carry the
+   message's In-Reply-To header where later ones put its Message-ID;
+2. the pages again, one at a time, each handed on with its id and its parent: the
+   In-Reply-To that a Mailman 2.0 copy of the page names (a header, where the folder has
+   one), else the parent ``thread.html`` gives it (see ``ingest.sources.pipermail_thread``).
+   Either is recorded as "pipermail-thread", weaker than the headers of a mail copy.
 
 Only ids and fingerprints are held in memory, never the pages.
 """
@@ -49,7 +50,9 @@ def iter_pipermail_html(
     index = thread_index(folder)
     ids: dict[str, str] = {}
     linked_ids: dict[tuple[str, str, str], str] = {}
-    orphans: dict[str, tuple[str, str, str]] = {}
+    prints: dict[str, tuple[str, str, str]] = {}
+    #: The In-Reply-To that a Mailman 2.0 copy of a message names, by fingerprint.
+    replied_to: dict[tuple[str, str, str], str] = {}
     for file in files:
         number = file.name[:6]
         if file.stat().st_size > limit.max_bytes:
@@ -60,16 +63,18 @@ def iter_pipermail_html(
         message_id = article.message_id or index.key_ids.get(number)
         if message_id:
             ids[number] = message_id
-        if number not in index.linked:
-            orphans[number] = article.fingerprint()
-        elif message_id:
-            linked_ids.setdefault(article.fingerprint(), message_id)
-    for number, fingerprint in orphans.items():
-        if fingerprint in linked_ids:
+        fingerprint = prints[number] = article.fingerprint()
+        if article.in_reply_to:
+            replied_to.setdefault(fingerprint, article.in_reply_to)
+        if number in index.linked and message_id:
+            linked_ids.setdefault(fingerprint, message_id)
+    for number, fingerprint in prints.items():
+        if number not in index.linked and fingerprint in linked_ids:
             ids[number] = linked_ids[fingerprint]
     for file in [path] if path.is_file() else files:
         number = file.name[:6]
         parent = index.parents.get(number)
+        header_parent = replied_to.get(prints[number]) if number in prints else None
         with file.open("rb") as fh:
             data, spilled = read_bounded(fh, limit)
         yield RawMessage(
@@ -80,6 +85,6 @@ def iter_pipermail_html(
             kind="pipermail-article",
             article_url=f"{folder.name}/{file.name}",
             message_id=ids.get(number),
-            thread_parent=ids.get(parent) if parent else None,
+            thread_parent=header_parent or (ids.get(parent) if parent else None),
             spilled=spilled,
         )
