@@ -1,12 +1,14 @@
 """One pipermail HTML article page (``NNNNNN.html``) to a ``ParsedMessage``.
 
 Mailman 2.0 and 2.1 write the same skeleton: the subject in ``<H1>`` (and ``<TITLE>``), the
-author's name in ``<B>``, the obfuscated address as the text of a ``mailto:`` link whose
-``In-Reply-To=`` parameter is the article's own Message-ID (it is the link to answer the
-article; Mailman 2.0 pages leave it empty), the archiver's local date in ``<I>``, and the
-body as ``<PRE>`` text between ``<!--beginarticle-->`` and ``<!--endarticle-->``. A page
-carries no headers beyond these, so the article's parent comes from the month's
-``thread.html`` (see ``ingest.sources.pipermail_html``), which hands it over in the
+author's name in ``<B>``, the obfuscated address as the text of a ``mailto:`` link with an
+``In-Reply-To=`` parameter, the archiver's local date in ``<I>``, and the body as ``<PRE>``
+text between ``<!--beginarticle-->`` and ``<!--endarticle-->``. The link's parameter is the
+article's own Message-ID in Mailman 2.1 pages (it is the link to answer the article), but
+the article's own In-Reply-To header in Mailman 2.0 pages (empty when the mail had none),
+which 2.0's template tells apart by its HTML 3.2 doctype. A page carries no other header,
+so the parent, unless a 2.0 page names it, comes from the month's ``thread.html`` (see
+``ingest.sources.pipermail_thread``), which the folder's reader hands over in the
 ``RawMessage``. Forward searches rather than an HTML parser: the template is fixed and
 this is much faster on archives of thousands of pages. Each field is found by searching
 forward from where the one before it was found, never by a pattern that spans unknown
@@ -39,6 +41,8 @@ _AUTHOR_START = re.compile(r"</H1>\s*<B>", re.IGNORECASE)
 _MAILTO = re.compile(r"\s*<A\s+HREF=\"mailto:([^\"]*)\"[^>]*>", re.IGNORECASE)
 _DATE_START = re.compile(r"</A><BR>\s*<I>", re.IGNORECASE)
 _IN_REPLY_TO = re.compile(r"[?&]In-Reply-To=([^&\"]*)", re.IGNORECASE)
+# The doctype of Mailman 2.0's article template (2.1's is HTML 4.01 Transitional).
+_MAILMAN_20 = re.compile(rb"^\s*<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 3\.2//EN\">", re.I)
 # A tag holds no "<": an unclosed "<" costs a scan to the next "<", not to the end.
 _TAG = re.compile(r"<[^<>]*>")
 #: The date source of a message read from an article page (no Date header seen).
@@ -71,6 +75,8 @@ class Article:
     address: str
     date_text: str
     message_id: str | None
+    #: The In-Reply-To header a Mailman 2.0 page carries in its reply link.
+    in_reply_to: str | None
     body: str
 
     def fingerprint(self) -> tuple[str, str, str]:
@@ -93,17 +99,19 @@ def read_article(data: bytes) -> Article | None:
         heading = _between(text, _TITLE, _TITLE_END)
     author = _author(text)
     date = _between(text, _DATE_START, _I_END)
-    message_id = None
+    linked_id = None
     if author is not None:
         reply_link = _IN_REPLY_TO.search(author[1])
         if reply_link is not None:
-            message_id = normalise_message_id(unquote(reply_link.group(1)))
+            linked_id = normalise_message_id(unquote(reply_link.group(1)))
+    mailman_20 = _MAILMAN_20.match(data) is not None
     return Article(
         subject=_text(heading) if heading is not None else "",
         author=_text(author[0]) if author else "",
         address=normalise_address(_text(author[2])) if author else "",
         date_text=_text(date) if date is not None else "",
-        message_id=message_id,
+        message_id=None if mailman_20 else linked_id,
+        in_reply_to=linked_id if mailman_20 else None,
         body=html.unescape(_TAG.sub("", body)).replace("\r\n", "\n").strip("\n"),
     )
 
@@ -166,7 +174,7 @@ def parse_article(raw: RawMessage) -> ParsedMessage:
     return ParsedMessage(
         message_id=message_id,
         synthetic_id=synthetic,
-        in_reply_to=None,
+        in_reply_to=article.in_reply_to,
         references=[],
         subject=article.subject,
         from_name=article.author,

@@ -52,7 +52,8 @@ class RawMessage:
     #: Where a pipermail article page lives ("2003-April/035890.html"), for redirects.
     article_url: str | None = None
     #: What the archive around a pipermail article knows: its Message-ID, and its parent's
-    #: as the month's thread.html nests it (weaker evidence than headers).
+    #: as the month's thread.html (or a Mailman 2.0 copy of the page) gives it (weaker
+    #: evidence than headers).
     message_id: str | None = None
     thread_parent: str | None = None
     #: Set when the message is larger than the reader's ``SizeLimit``.
@@ -85,7 +86,7 @@ class ParsedMessage:
     no_archive: bool
     content_hash: str
     defects: list[str] = field(default_factory=list)
-    #: The parent given by a pipermail thread.html, used when no header names one.
+    #: The parent the pipermail folder gives, used when no header names one.
     thread_parent: str | None = None
     #: Parsed from a pipermail HTML article page rather than from the mail itself.
     from_article: bool = False

@@ -101,7 +101,9 @@ def test_the_2003_april_folder_counts_its_orphan_copies_as_duplicates(tmp_path: 
         )
     assert synthetic == 0
     assert itamar.from_name == "Itamar Shtull-Trauring"
-    assert itamar.parent_via == "pipermail-thread"
+    # Its orphan copy is a Mailman 2.0 page, whose reply link shows the mail's In-Reply-To.
+    assert itamar.parent_message_id == "<96CF4C0E-6439-11D7-8A58-000393C92466@dalkescientific.com>"
+    assert itamar.parent_via == "in-reply-to"
     assert itamar.subject == "[Twisted-Python] supressess warnings"
 
 

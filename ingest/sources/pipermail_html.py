@@ -7,10 +7,12 @@ knows more than each page does, so it is read in two passes:
 1. every page's identity: its Message-ID (from the page, or from the ``<!--N key-->``
    comments of ``thread.html``, which older pipermail wrote with the Message-ID in them),
    and who/when/what. An orphan page that copies a linked page takes the linked page's id:
-   orphans come from older builds of the archive, and some builds put the message's own
-   In-Reply-To (its parent's id) where later ones put its Message-ID;
-2. the pages again, one at a time, each handed on with its id and the parent that
-   ``thread.html`` nests it under (recorded as "pipermail-thread": weaker than headers).
+   orphans come from older builds of the archive, whose Mailman 2.0 pages carry the
+   message's In-Reply-To header where later ones put its Message-ID;
+2. the pages again, one at a time, each handed on with its id and its parent: the
+   In-Reply-To that a Mailman 2.0 copy of the page names (a header, where the folder has
+   one), else the parent ``thread.html`` gives it (see ``ingest.sources.pipermail_thread``).
+   Either is recorded as "pipermail-thread", weaker than the headers of a mail copy.
 
 Only ids and fingerprints are held in memory, never the pages.
 """
@@ -19,20 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.message_ids import normalise_message_id
 from ingest.pipermail_article import read_article
 from ingest.records import DEFAULT_LIMIT, RawMessage, SizeLimit
 from ingest.sources.bounded import read_bounded
+from ingest.sources.pipermail_thread import thread_index
 
 ARTICLE_NAME = re.compile(r"^\d{6}\.html$")
-# A key holds no "<" either: each entry's scan stops at the next tag, so a page of
-# unterminated "<!--1 " openings is read in one pass.
-_THREAD_ENTRY = re.compile(
-    r"<!--(\d+) ([^<>]*?) -->\s*<LI><A HREF=\"(\d{6})\.html\"", re.IGNORECASE | re.DOTALL
-)
 
 
 def is_pipermail_folder(path: Path) -> bool:
@@ -41,53 +37,6 @@ def is_pipermail_folder(path: Path) -> bool:
 
 def article_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if ARTICLE_NAME.match(p.name))
-
-
-@dataclass
-class ThreadIndex:
-    """What a month's ``thread.html`` says, by article number."""
-
-    linked: set[str] = field(default_factory=set)
-    parents: dict[str, str] = field(default_factory=dict)
-    #: Message-IDs that older pipermail wrote into the thread keys.
-    key_ids: dict[str, str] = field(default_factory=dict)
-
-
-def thread_index(folder: Path) -> ThreadIndex:
-    """The folder's ``thread.html`` read (empty when there is none)."""
-    index = folder / "thread.html"
-    found = ThreadIndex()
-    if not index.is_file():
-        return found
-    text = index.read_bytes().decode("utf-8", "replace")
-    # The article last seen at each depth: an entry's parent is the one a level up.
-    open_at_depth: dict[int, str] = {}
-    for match in _THREAD_ENTRY.finditer(text):
-        depth, key, number = int(match.group(1)), match.group(2), match.group(3)
-        found.linked.add(number)
-        open_at_depth[depth] = number
-        for deeper in [d for d in open_at_depth if d > depth]:
-            del open_at_depth[deeper]
-        parent = open_at_depth.get(depth - 1)
-        if parent is not None:
-            found.parents[number] = parent
-        named = _key_message_id(key)
-        if named:
-            message_id = normalise_message_id(named)
-            if message_id:
-                found.key_ids[number] = message_id
-    return found
-
-
-def _key_message_id(key: str) -> str | None:
-    """The Message-ID that older pipermail wrote at the end of a thread key
-    ("<date>/<message-id>-"): the last "/" segment, without spaces, holding an "@" between
-    other characters. Read by hand, as a pattern backtracked over every "@" of a long key."""
-    _, slash, last = key.strip().rpartition("/")
-    core = last[:-1]
-    if slash and last.endswith("-") and "@" in core[1:-1] and not any(c.isspace() for c in core):
-        return core
-    return None
 
 
 def iter_pipermail_html(
@@ -101,7 +50,9 @@ def iter_pipermail_html(
     index = thread_index(folder)
     ids: dict[str, str] = {}
     linked_ids: dict[tuple[str, str, str], str] = {}
-    orphans: dict[str, tuple[str, str, str]] = {}
+    prints: dict[str, tuple[str, str, str]] = {}
+    #: The In-Reply-To that a Mailman 2.0 copy of a message names, by fingerprint.
+    replied_to: dict[tuple[str, str, str], str] = {}
     for file in files:
         number = file.name[:6]
         if file.stat().st_size > limit.max_bytes:
@@ -112,16 +63,18 @@ def iter_pipermail_html(
         message_id = article.message_id or index.key_ids.get(number)
         if message_id:
             ids[number] = message_id
-        if number not in index.linked:
-            orphans[number] = article.fingerprint()
-        elif message_id:
-            linked_ids.setdefault(article.fingerprint(), message_id)
-    for number, fingerprint in orphans.items():
-        if fingerprint in linked_ids:
+        fingerprint = prints[number] = article.fingerprint()
+        if article.in_reply_to:
+            replied_to.setdefault(fingerprint, article.in_reply_to)
+        if number in index.linked and message_id:
+            linked_ids.setdefault(fingerprint, message_id)
+    for number, fingerprint in prints.items():
+        if number not in index.linked and fingerprint in linked_ids:
             ids[number] = linked_ids[fingerprint]
     for file in [path] if path.is_file() else files:
         number = file.name[:6]
         parent = index.parents.get(number)
+        header_parent = replied_to.get(prints[number]) if number in prints else None
         with file.open("rb") as fh:
             data, spilled = read_bounded(fh, limit)
         yield RawMessage(
@@ -132,6 +85,6 @@ def iter_pipermail_html(
             kind="pipermail-article",
             article_url=f"{folder.name}/{file.name}",
             message_id=ids.get(number),
-            thread_parent=ids.get(parent) if parent else None,
+            thread_parent=header_parent or (ids.get(parent) if parent else None),
             spilled=spilled,
         )
