@@ -111,7 +111,8 @@ STAFF_PAGES = {
 #: What sticks out past the right edge, for a failure message that says where to look.
 OVERFLOWING = """() => [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
-  .slice(-4).map(e => `${e.tagName.toLowerCase()}.${e.className} (${e.getBoundingClientRect().right}px)`)"""
+  .slice(-4)
+  .map(e => `${e.tagName.toLowerCase()}.${e.className} (${e.getBoundingClientRect().right}px)`)"""
 
 
 def too_wide(page: Any, url: str, name: str, folder: Path) -> str | None:
