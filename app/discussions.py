@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -103,10 +103,14 @@ def linked_decisions(
 
 
 def recent_threads(
-    session: Session, audience: Audience, list_id: int | None, limit: int
+    session: Session,
+    audience: Audience,
+    list_id: int | None,
+    limit: int,
+    since: datetime | None = None,
 ) -> list[tuple[Thread, str]]:
     """The `limit` most recently active threads (with their list's name) that `audience`
-    may read, of one list or of all."""
+    may read, of one list or of all, active `since` that moment if given."""
     query = (
         select(Thread, MailingList.name)
         .join(MailingList, Thread.list_id == MailingList.id)
@@ -116,6 +120,8 @@ def recent_threads(
     )
     if list_id is not None:
         query = query.where(Thread.list_id == list_id)
+    if since is not None:
+        query = query.where(Thread.last_date >= since)
     return [(thread, name) for thread, name in session.execute(query)]
 
 
@@ -124,19 +130,23 @@ def active_discussions(
 ) -> list[Discussion]:
     """The ranking described above: at most `limit` entries, each run collapsed into its
     best-ranked thread."""
-    latest = [
-        (thread, name)
-        for thread, name in recent_threads(session, audience, list_id, MAX_CANDIDATES)
-        if thread.last_date is not None
-    ]
-    if not latest:
+    # Filtered by list ids rather than joined, so the database walks the last_date index.
+    readable = select(MailingList.id).where(audience.lists)
+    dates = (
+        select(Thread.last_date)
+        .where(Thread.list_id.in_(readable), Thread.last_date.is_not(None))
+        .order_by(Thread.last_date.desc())
+    )
+    if list_id is not None:
+        dates = dates.where(Thread.list_id == list_id)
+    latest = session.scalar(dates.limit(1))
+    if latest is None:
         return []
-    since = latest[0][0].last_date - WINDOW  # type: ignore[operator]
-    candidates = [
-        (thread, name)
-        for rank, (thread, name) in enumerate(latest)
-        if rank < MIN_CANDIDATES or thread.last_date >= since  # type: ignore[operator]
-    ]
+    # The window, widened to take in the latest MIN_CANDIDATES threads whatever their age
+    # (all of them when there are fewer).
+    last_of_minimum = session.scalar(dates.offset(MIN_CANDIDATES - 1).limit(1))
+    since = None if last_of_minimum is None else min(latest - WINDOW, last_of_minimum)
+    candidates = recent_threads(session, audience, list_id, MAX_CANDIDATES, since)
     ids = [thread.id for thread, _ in candidates]
     people = people_per_thread(session, audience, ids)
     decisions = linked_decisions(session, audience, ids)

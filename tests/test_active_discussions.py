@@ -16,6 +16,7 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.discussions import MIN_CANDIDATES
 from ingest.subjects import run_key
 from tests.conftest import run_cli
 from tests.staff import signed_in
@@ -28,14 +29,16 @@ BUDGET = "Budget for the sprint"
 DIGEST_SENDERS = ("carol", "dave", "erin", "frank", "gina")
 
 
-def mail(n: str, day: int, sender: str, subject: str, parent: str | None = None) -> str:
-    """One message of May 2021 in mbox form; `n` names its Message-ID."""
+def mail(
+    n: str, day: int, sender: str, subject: str, parent: str | None = None, month: str = "May"
+) -> str:
+    """One message of 2021 in mbox form; `n` names its Message-ID."""
     lines = [
-        f"From {sender}@example.org Sat May {day:2d} 12:00:00 2021",
+        f"From {sender}@example.org Sat {month} {day:2d} 12:00:00 2021",
         f"From: {sender.title()} <{sender}@example.org>",
         f"Subject: [Project] {'Re: ' if parent else ''}{subject}",
         f"Message-ID: <{n}@example.org>",
-        f"Date: Sat, {day:02d} May 2021 12:00:00 +0000",
+        f"Date: Sat, {day:02d} {month} 2021 12:00:00 +0000",
     ]
     if parent:
         lines.append(f"In-Reply-To: <{parent}@example.org>")
@@ -158,6 +161,35 @@ def test_a_new_decision_link_reranks_the_cached_page(archive: Flask, tmp_path: P
     assert [subject for subject, _ in home_entries(client)][1] == DEBATE  # now in the cache
     link_decision(archive, tmp_path, "release", "release")
     assert [subject for subject, _ in home_entries(client)][:3] == [LOGO, RELEASE, DEBATE]
+
+
+def test_an_old_debate_gives_way_once_a_month_holds_enough_recent_threads(
+    app: Flask, tmp_path: Path
+) -> None:
+    """ "Recently active" means the month up to the newest thread, widened to the latest
+    MIN_CANDIDATES threads when that month holds fewer."""
+    old = "".join(
+        mail(f"old-{i}", 1 + i, who, "An old debate", f"old-{i - 1}" if i else None, "Feb")
+        for i, who in enumerate(("alice", "bob", "carol", "dave", "erin"))
+    )
+    lunch = mail("lunch-1", 26, "alice", "Lunch plans") + mail(
+        "lunch-2", 27, "bob", "Lunch plans", parent="lunch-1"
+    )
+
+    def notices(numbers: range) -> str:
+        return "".join(mail(f"notice-{i}", 1 + i % 25, "bot", f"Notice {i}") for i in numbers)
+
+    half = MIN_CANDIDATES // 2
+    (tmp_path / "first.mbox").write_text(old + lunch + notices(range(half)))
+    run_cli(app, "ingest", str(tmp_path / "first.mbox"), "--list", "project")
+    client = app.test_client()
+    assert [subject for subject, _ in home_entries(client)][:2] == ["An old debate", "Lunch plans"]
+
+    (tmp_path / "second.mbox").write_text(notices(range(half, MIN_CANDIDATES)))
+    run_cli(app, "ingest", str(tmp_path / "second.mbox"), "--list", "project")
+    entries = home_entries(client)
+    assert [subject.split()[0] for subject, _ in entries] == ["Lunch", "Notice"]
+    assert len(entries[1][1]) == MIN_CANDIDATES - 1  # every other notice, folded under one
 
 
 def test_subjects_that_differ_only_in_numbers_and_marks_share_a_run_key() -> None:
