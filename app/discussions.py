@@ -8,8 +8,9 @@ higher), and threads with a single author last; a run of threads whose subjects 
 in numbers or punctuation is collapsed into one entry. The plain newest-first listing stays
 one click away on both pages.
 
-"Recently active" is relative to the newest activity in scope, not to today: archives are
-often years old. Every count and link here is what the audience may read (app.audience).
+"Recently active" is the month up to the newest activity in scope, not up to today
+(archives are often years old), widened on a quiet list to twice as many threads as entries
+shown. Every count and link here is what the audience may read (app.audience).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from ingest.subjects import run_key
 
 #: How far back from the newest activity a thread counts as recently active.
 WINDOW = timedelta(days=30)
-#: A quiet list still offers this many of its latest threads to rank, whatever their age.
-MIN_CANDIDATES = 100
+#: A quiet month is widened to this many of the latest threads per entry shown.
+CANDIDATES_PER_ENTRY = 2
 #: At most this many of the latest threads are ranked (bounds the page's cost).
 MAX_CANDIDATES = 500
 
@@ -142,9 +143,9 @@ def active_discussions(
     latest = session.scalar(dates.limit(1))
     if latest is None:
         return []
-    # The window, widened to take in the latest MIN_CANDIDATES threads whatever their age
-    # (all of them when there are fewer).
-    last_of_minimum = session.scalar(dates.offset(MIN_CANDIDATES - 1).limit(1))
+    # The window, widened to take in the latest CANDIDATES_PER_ENTRY * limit threads
+    # whatever their age (all of them when there are fewer).
+    last_of_minimum = session.scalar(dates.offset(CANDIDATES_PER_ENTRY * limit - 1).limit(1))
     since = None if last_of_minimum is None else min(latest - WINDOW, last_of_minimum)
     candidates = recent_threads(session, audience, list_id, MAX_CANDIDATES, since)
     ids = [thread.id for thread, _ in candidates]

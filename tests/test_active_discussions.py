@@ -16,7 +16,8 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.discussions import MIN_CANDIDATES
+from app.discussions import CANDIDATES_PER_ENTRY
+from app.web.browse import HOME_DISCUSSIONS
 from ingest.subjects import run_key
 from tests.conftest import run_cli
 from tests.staff import signed_in
@@ -166,8 +167,8 @@ def test_a_new_decision_link_reranks_the_cached_page(archive: Flask, tmp_path: P
 def test_an_old_debate_gives_way_once_a_month_holds_enough_recent_threads(
     app: Flask, tmp_path: Path
 ) -> None:
-    """ "Recently active" means the month up to the newest thread, widened to the latest
-    MIN_CANDIDATES threads when that month holds fewer."""
+    """The month up to the newest thread, widened on a quiet list to twice as many of the
+    latest threads as the page shows entries."""
     old = "".join(
         mail(f"old-{i}", 1 + i, who, "An old debate", f"old-{i - 1}" if i else None, "Feb")
         for i, who in enumerate(("alice", "bob", "carol", "dave", "erin"))
@@ -179,17 +180,18 @@ def test_an_old_debate_gives_way_once_a_month_holds_enough_recent_threads(
     def notices(numbers: range) -> str:
         return "".join(mail(f"notice-{i}", 1 + i % 25, "bot", f"Notice {i}") for i in numbers)
 
-    half = MIN_CANDIDATES // 2
+    widened_to = CANDIDATES_PER_ENTRY * HOME_DISCUSSIONS
+    half = widened_to // 2
     (tmp_path / "first.mbox").write_text(old + lunch + notices(range(half)))
     run_cli(app, "ingest", str(tmp_path / "first.mbox"), "--list", "project")
     client = app.test_client()
     assert [subject for subject, _ in home_entries(client)][:2] == ["An old debate", "Lunch plans"]
 
-    (tmp_path / "second.mbox").write_text(notices(range(half, MIN_CANDIDATES)))
+    (tmp_path / "second.mbox").write_text(notices(range(half, widened_to)))
     run_cli(app, "ingest", str(tmp_path / "second.mbox"), "--list", "project")
     entries = home_entries(client)
     assert [subject.split()[0] for subject, _ in entries] == ["Lunch", "Notice"]
-    assert len(entries[1][1]) == MIN_CANDIDATES - 1  # every other notice, folded under one
+    assert len(entries[1][1]) == widened_to - 1  # every other notice, folded under one
 
 
 def test_subjects_that_differ_only_in_numbers_and_marks_share_a_run_key() -> None:
