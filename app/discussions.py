@@ -3,9 +3,10 @@
 On a real archive the newest threads are mostly noise: one-message bot reports ("Weekly Bug
 Summary"), announcements, runs of near-identical digests. A reader comes to see what is
 being discussed and decided, so among the recently active threads those linked to a
-decision come first, then those where several people take part (the more people, the
-higher), and threads with a single author last; a run of threads whose subjects differ only
-in numbers or punctuation is collapsed into one entry. The plain newest-first listing stays
+decision come first, then those where several people take part (the more people, counted
+in the messages the reader may see, the higher), and threads with a single author last,
+the newest first among equals; a run of threads whose subjects differ only in numbers or
+punctuation is collapsed into one entry. The plain newest-first listing stays
 one click away on both pages.
 
 "Recently active" is the month up to the newest activity in scope, not up to today
@@ -161,7 +162,6 @@ def active_discussions(
             not d.decisions,
             not d.is_debate,
             -d.people,
-            -d.thread.message_count,
             -d.thread.last_date.timestamp(),  # type: ignore[union-attr]
             -d.thread.id,
         ),

@@ -15,8 +15,10 @@ import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from app.discussions import CANDIDATES_PER_ENTRY
+from app.models import Message
 from app.web.browse import HOME_DISCUSSIONS
 from ingest.subjects import run_key
 from tests.conftest import run_cli
@@ -155,6 +157,20 @@ def test_a_private_list_is_ranked_for_staff_only(archive: Flask) -> None:
         assert BUDGET not in archive.test_client().get(url).get_data(as_text=True)
     viewer = signed_in(archive, "viewer")
     assert [subject for subject, _ in home_entries(viewer)][:3] == [LOGO, DEBATE, BUDGET]
+
+
+def test_people_are_counted_from_the_messages_the_reader_may_see(archive: Flask) -> None:
+    with archive.extensions["quorum.sessionmaker"]() as session:
+        session.execute(
+            update(Message)
+            .where(Message.message_id.like("<debate-%"), Message.from_address.not_like("alice@%"))
+            .values(hidden=True)
+        )
+        session.commit()
+    public = [subject for subject, _ in home_entries(archive.test_client())]
+    assert public.index(DEBATE) > public.index(BOT)  # one visible author: no longer a debate
+    editor = signed_in(archive, "editor")  # editors see hidden messages, to restore them
+    assert [subject for subject, _ in home_entries(editor)][:2] == [LOGO, DEBATE]
 
 
 def test_a_new_decision_link_reranks_the_cached_page(archive: Flask, tmp_path: Path) -> None:
