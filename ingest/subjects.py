@@ -49,3 +49,12 @@ def subject_key(subject: str) -> str:
 
 def is_reply(subject: str) -> bool:
     return bool(_REPLY_ONLY.match(strip_list_tag(subject)))
+
+
+def run_key(subject: str) -> str:
+    """What a run of near-identical subjects shares: the topic with every number and every
+    punctuation mark folded away, so "Weekly Bug Summary" posted each week, or
+    "Twisted-Python Digest, Vol 90, Issue 16" and "…, Vol 91, Issue 2", give one key.
+    Pages collapse such a run into one entry instead of letting it fill a listing."""
+    folded = re.sub(r"[^\w\s]|_", " ", subject_key(subject))
+    return " ".join(re.sub(r"\d+", "0", folded).split())

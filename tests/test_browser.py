@@ -3,29 +3,19 @@ served on 127.0.0.1 with the demo archive. Screenshots go to test-output/screens
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select, update
-from werkzeug.serving import make_server
 
 from app.models import Message, Position
 from app.search import rebuild
-from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.browsers import BROWSER_MARKS, chromium, serving, shot
+from tests.conftest import EXAMPLES, run_cli
 from tests.staff import PASSWORD, make_user
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "test-output" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -35,33 +25,14 @@ def live_url(sqlite_app: Flask) -> Iterator[str]:
     with sqlite_app.extensions["quorum.sessionmaker"]() as session:
         rebuild(session, sqlite_app.config["QUORUM"].index_dir)
     make_user(sqlite_app, "eddie", "editor")
-    server = make_server("127.0.0.1", 0, sqlite_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with serving(sqlite_app) as url:
+        yield url
 
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def shot(page: object, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    with chromium() as launched:
+        yield launched
 
 
 def test_a_reader_browses_from_home_to_a_thread_and_unfolds_a_quote(

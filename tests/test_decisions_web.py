@@ -260,7 +260,7 @@ def test_a_staff_correction_shows_and_survives_recomputation(demo: Flask) -> Non
         session.commit()
     html = demo.test_client().get(SEED).get_data(as_text=True)
     panel = html[html.index("positions-h") :]
-    row = re.search(r"Troy Toman</a></td>\s*<td>(.*?)</td>", panel, re.S)
+    row = re.search(r"Troy Toman</a></td>\s*<td[^>]*>(.*?)</td>", panel, re.S)
     assert row and "concern" in row.group(1) and "corrected by staff" in row.group(1)
 
 

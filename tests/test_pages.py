@@ -73,14 +73,21 @@ def counted_queries(app: Flask) -> Iterator[list[str]]:
 def test_home_lists_the_lists_with_counts_sparkline_and_recent_threads(demo: FlaskClient) -> None:
     html = page(demo, "/")
     assert 'href="/lists/foundation"' in html
-    assert "<td>6</td>" in html
+    assert 'data-label="Messages">6</td>' in html
     assert '<svg class="chart"' in html
     assert "2014-02: 6" in html
     assert SEED_THREAD in html
 
 
-def test_the_list_page_shows_threads_by_last_activity_with_months(demo: FlaskClient) -> None:
+def test_the_list_page_ranks_the_debate_first_and_lists_newest_one_click_away(
+    demo: FlaskClient,
+) -> None:
     html = page(demo, "/lists/foundation")
+    assert html.index("The two types of interoperability") < html.index(
+        "Board meeting dial-in details"
+    )
+    assert 'href="/lists/foundation?view=newest"' in html
+    html = page(demo, "/lists/foundation?view=newest")
     assert html.index("Board meeting dial-in details") < html.index(
         "The two types of interoperability"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from datetime import MAXYEAR, MINYEAR, datetime
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -10,6 +11,7 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from app.discussions import Discussion, active_discussions, people_per_thread, recent_threads
 from app.models import (
     Decision,
     DecisionLink,
@@ -33,6 +35,15 @@ from app.web.threads_view import readable_entries, reply_order
 bp = Blueprint("browse", __name__)
 
 THREADS_PER_PAGE = 50
+#: Entries of the "active discussions" ranking on the home page and on a list's page.
+HOME_DISCUSSIONS = 10
+LIST_DISCUSSIONS = 30
+
+
+def listing_view() -> str:
+    """Which listing of threads a page shows: the ranked "active discussions" (the default)
+    or the plain newest-first listing (`?view=newest`)."""
+    return "newest" if request.args.get("view") == "newest" else "active"
 
 
 def bracketed(message_id: str) -> str:
@@ -91,17 +102,22 @@ def home() -> str:
                 "sparkline": bars(values, labels, title=f"{lst.name}: messages per month"),
             }
         )
-    recent = session.execute(
-        select(Thread, MailingList.name)
-        .join(MailingList, Thread.list_id == MailingList.id)
-        .where(readable_list_filter())
-        .order_by(Thread.last_date.desc().nulls_last(), Thread.id.desc())
-        .limit(10)
-    ).all()
+    view = listing_view()
+    if view == "newest":
+        recent, discussions = recent_threads(session, reader(), None, HOME_DISCUSSIONS), []
+    else:
+        recent, discussions = [], active_discussions(session, reader(), limit=HOME_DISCUSSIONS)
     decisions = session.scalars(
         select(Decision).order_by(Decision.updated_at.desc()).limit(5)
     ).all()
-    return render_template("home.html", lists=rows, recent=recent, decisions=decisions)
+    return render_template(
+        "home.html",
+        lists=rows,
+        view=view,
+        recent=recent,
+        discussions=discussions,
+        decisions=decisions,
+    )
 
 
 @bp.get("/lists/<name>")
@@ -109,33 +125,40 @@ def home() -> str:
 def list_page(name: str) -> str:
     session = db_session()
     mailing_list = readable_list(session, name)
+    view = listing_view()
     page = query_number("page", 1) or 1
-    total = session.scalar(select(func.count()).where(Thread.list_id == mailing_list.id)) or 0
-    threads = session.scalars(
-        select(Thread)
-        .where(Thread.list_id == mailing_list.id)
-        .order_by(Thread.last_date.desc().nulls_last(), Thread.id.desc())
-        .offset((page - 1) * THREADS_PER_PAGE)
-        .limit(THREADS_PER_PAGE)
-    ).all()
-    participants = dict(
-        session.execute(
-            select(Message.thread_id, func.count(func.distinct(Message.from_address)))
-            .where(Message.thread_id.in_([t.id for t in threads]))
-            .group_by(Message.thread_id)
+    threads: Sequence[Thread] = []
+    discussions: list[Discussion] = []
+    participants: dict[int, int] = {}
+    pages = 1
+    if view == "newest":
+        total = session.scalar(select(func.count()).where(Thread.list_id == mailing_list.id)) or 0
+        pages = max((total + THREADS_PER_PAGE - 1) // THREADS_PER_PAGE, 1)
+        threads = session.scalars(
+            select(Thread)
+            .where(Thread.list_id == mailing_list.id)
+            .order_by(Thread.last_date.desc().nulls_last(), Thread.id.desc())
+            .offset((page - 1) * THREADS_PER_PAGE)
+            .limit(THREADS_PER_PAGE)
         ).all()
-    )
+        participants = people_per_thread(session, reader(), [t.id for t in threads])
+    else:
+        discussions = active_discussions(
+            session, reader(), list_id=mailing_list.id, limit=LIST_DISCUSSIONS
+        )
     months = sorted(
         month_counts(session, [mailing_list.id]).get(mailing_list.id, {}).items(), reverse=True
     )
     return render_template(
         "list.html",
         mailing_list=mailing_list,
+        view=view,
         threads=threads,
+        discussions=discussions,
         participants=participants,
         months=months,
         page=page,
-        pages=max((total + THREADS_PER_PAGE - 1) // THREADS_PER_PAGE, 1),
+        pages=pages,
         month_name=calendar.month_name,
     )
 
