@@ -78,6 +78,9 @@ class ListSettings:
     #: Whether mail may be filed into this list (when private) because its List-Id header
     #: names it; otherwise only `quorum ingest --list NAME` stores mail in a private list.
     accept_list_id: bool = False
+    #: The PostgreSQL text-search configuration (language) its messages are searched with
+    #: by the postgres search backend: "english", "french", "simple"…
+    search_config: str = "english"
 
 
 @dataclass(frozen=True)
