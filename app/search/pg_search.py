@@ -142,7 +142,7 @@ def _run(
     relevance = empty.sort == "relevance"
     rows = session.execute(union_all(*_summary(matched, empty.grouped), _page(matched, empty)))
     total = 0
-    counts: dict[str, list[tuple[str, int]]] = {name: [] for name in FACETS}
+    counts: dict[str, list[tuple[int, int, str]]] = {name: [] for name in FACETS}
     page: list[tuple[int, int, float, int]] = []
     for kind, label, n, pk, score, order in rows:
         if kind == "total":
@@ -150,7 +150,7 @@ def _run(
         elif kind == "hit":
             page.append((int(order), int(pk), float(score), int(n)))
         else:
-            counts[kind].append((label, int(n)))
+            counts[kind].append((-int(n), int(order), label))
     page.sort()
     highlighter = Highlighter(compiled.stems, compiled.prefixes)
     details = _details(session, [pk for _order, pk, _score, _n in page])
@@ -165,7 +165,7 @@ def _run(
         hits=hits,
         facets=Facets(
             lists=_most_common(counts["lists"]),
-            years=dict(sorted(counts["years"])),
+            years=dict(sorted((label, -n) for n, _first, label in counts["years"])),
             senders=_most_common(counts["senders"]),
             stances=_most_common(counts["stances"]),
         ),
@@ -178,7 +178,9 @@ def _run(
 
 def _summary(matched: Any, grouped: bool) -> list[Select[Any]]:
     """The total (messages, or threads when grouped) and each facet's counts, as rows of
-    (kind, label, count, NULL, NULL, NULL)."""
+    (kind, label, count, NULL, NULL, first): values of equal counts come in the order
+    of their first message (`first`), as the Whoosh backend orders them, and it is by that
+    order too that the senders facet keeps its top ones."""
     no_int, no_float = cast(null(), Integer), cast(null(), Float)
     counted = func.count(matched.c.grp.distinct()) if grouped else func.count()
     parts = [
@@ -189,14 +191,20 @@ def _summary(matched: Any, grouped: bool) -> list[Select[Any]]:
     for name, (column_name, keep) in FACETS.items():
         column = matched.c[column_name]
         counts = (
-            select(column.label("label"), func.count().label("n"))
+            select(
+                column.label("label"),
+                func.count().label("n"),
+                func.min(matched.c.pk).label("first"),
+            )
             .where(column.is_not(None), column != "")
             .group_by(column)
         )
         if keep is not None:
-            counts = counts.order_by(func.count().desc(), column).limit(keep)
+            counts = counts.order_by(func.count().desc(), func.min(matched.c.pk)).limit(keep)
         facet = counts.subquery()
-        parts.append(select(literal(name), facet.c.label, facet.c.n, no_int, no_float, no_int))
+        parts.append(
+            select(literal(name), facet.c.label, facet.c.n, no_int, no_float, facet.c.first)
+        )
     return parts
 
 
@@ -252,8 +260,9 @@ def _page(matched: Any, empty: SearchResults) -> Select[Any]:
     )
 
 
-def _most_common(counts: list[tuple[str, int]]) -> dict[str, int]:
-    return dict(sorted(counts, key=lambda item: (-item[1], item[0])))
+def _most_common(counts: list[tuple[int, int, str]]) -> dict[str, int]:
+    """(-count, first message, value) rows as value → count, the most frequent first."""
+    return {label: -n for n, _first, label in sorted(counts)}
 
 
 def _details(session: Session, pks: list[int]) -> dict[int, Any]:
