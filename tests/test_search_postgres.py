@@ -298,3 +298,21 @@ def test_reindex_rebuilds_the_vectors_from_the_messages(archive: Flask) -> None:
     result = run_cli(archive, "reindex")
     assert result.exit_code == 0 and "indexed 4 messages" in result.output
     assert found(archive, "callbacks") == [ALICE_ROOT, REPLY]
+
+
+def test_searches_run_on_the_read_replica_when_one_is_set(tmp_path: Path) -> None:
+    with (
+        fresh_database("postgresql", tmp_path) as main,
+        fresh_database("postgresql", tmp_path) as replica,
+    ):
+        # Only the "replica" holds the archive: whatever is found was read there.
+        filled = build_app(replica, tmp_path / "filled", search={"backend": "postgres"})
+        ingest(filled, tmp_path, "dev", DEV)
+        filled.extensions["quorum.engine"].dispose()
+        app = build_app(
+            main, tmp_path / "home", search={"backend": "postgres", "read_database_url": replica}
+        )
+        assert found(app, "callbacks") == [ALICE_ROOT, REPLY]
+        assert app.test_client().get("/api/v1/search?q=callbacks").get_json()["total"] == 2
+        for engine in ("quorum.engine", "quorum.read_engine"):
+            app.extensions[engine].dispose()

@@ -101,6 +101,7 @@ def _read_sessions(app: Flask) -> sessionmaker[Session]:
     if not url:
         sessions: sessionmaker[Session] = app.extensions["quorum.sessionmaker"]
         return sessions
-    engine = make_engine(url)
+    # Read-only transactions: a replica refuses writes anyway, and so does this engine.
+    engine = make_engine(url).execution_options(postgresql_readonly=True)
     app.extensions["quorum.read_engine"] = engine
     return make_sessionmaker(engine)
