@@ -75,6 +75,13 @@ def _search(base: str, query: str) -> dict[str, Any]:
         return body
 
 
+def _page(base: str, query: str) -> str:
+    with urllib.request.urlopen(
+        f"{base}/search?{urllib.parse.urlencode({'q': query})}", timeout=30
+    ) as response:
+        return str(response.read().decode())
+
+
 def test_two_nodes_find_what_a_third_process_ingests_without_restarting(
     tmp_path: Path,
 ) -> None:
@@ -95,6 +102,10 @@ def test_two_nodes_find_what_a_third_process_ingests_without_restarting(
             before = [_search(base, "callbacks OR zeppelin") for base in (web1, web2)]
             assert before[0] == before[1]
             assert before[0]["total"] == 2
+            # The search page too (each node keeps the page in its cache).
+            assert not any(
+                "<mark>zeppelin</mark>" in _page(base, "zeppelin") for base in (web1, web2)
+            )
 
             late = tmp_path / "late.mbox"
             late.write_text(
@@ -113,5 +124,6 @@ def test_two_nodes_find_what_a_third_process_ingests_without_restarting(
             assert _search(web2, "zeppelin")["items"][0]["snippet"] == (
                 "A <mark>zeppelin</mark> over the callbacks."
             )
+            assert all("<mark>zeppelin</mark>" in _page(base, "zeppelin") for base in (web1, web2))
         # No node kept an index of its own.
         assert not any((tmp_path / name / "index").exists() for name in ("web1", "web2", "ingest"))
