@@ -118,11 +118,13 @@ def _run(
     empty: SearchResults,
     audience: Audience,
 ) -> SearchResults:
+    relevance = empty.sort == "relevance"
     matched = with_positions(
         select(
             Message.id.label("pk"),
             func.coalesce(Message.thread_id, -Message.id).label("grp"),
-            compiler.rank(compiled.ranking).label("score"),
+            # Ranking reads every matching vector again: only when the order needs it.
+            compiler.rank(compiled.ranking if relevance else None).label("score"),
             func.coalesce(func.extract("epoch", Message.date_utc), 0).label("ts"),
             MailingList.name.label("list"),
             func.to_char(Message.date_utc, "YYYY").label("year"),
@@ -139,7 +141,6 @@ def _run(
         .cte("matched")
         .prefix_with("MATERIALIZED")
     )
-    relevance = empty.sort == "relevance"
     rows = session.execute(union_all(*_summary(matched, empty.grouped), _page(matched, empty)))
     total = 0
     counts: dict[str, list[tuple[int, int, str]]] = {name: [] for name in FACETS}
