@@ -135,6 +135,10 @@ def rebuild(session: Session, declared: Mapping[str, ListSettings]) -> int:
             .limit(CHUNK)
         ).all()
         if not rows:
+            # Fresh statistics: after a bulk (re)build the planner otherwise keeps guessing
+            # that few rows match and walks the messages instead of the GIN index.
+            session.execute(text("ANALYZE search_documents"))
+            session.commit()
             return count
         count += write_vectors(session.connection(), (vector_row(*row) for row in rows))
         session.commit()
