@@ -7,6 +7,7 @@ one database in test_search_postgres_nodes.py."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -316,3 +317,12 @@ def test_searches_run_on_the_read_replica_when_one_is_set(tmp_path: Path) -> Non
         assert app.test_client().get("/api/v1/search?q=callbacks").get_json()["total"] == 2
         for engine in ("quorum.engine", "quorum.read_engine"):
             app.extensions[engine].dispose()
+
+
+def test_quorum_search_runs_the_same_search(archive: Flask) -> None:
+    result = run_cli(archive, "search", "callbacks", "--json")
+    assert result.exit_code == 0
+    hits = [json.loads(line) for line in result.output.splitlines()]
+    assert [hit["message_id"] for hit in hits] == [ALICE_ROOT, REPLY]
+    assert hits[0]["list"] == "dev" and "<mark>callbacks</mark>" in hits[0]["snippet"]
+    assert run_cli(archive, "search", "budget").output.strip() == "0 of 0 results"  # private
