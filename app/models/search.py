@@ -1,5 +1,5 @@
-"""What the postgres search backend matches messages by: one weighted ``tsvector`` per
-message, derived from it (``app.search.pg_documents``) and rebuilt by ``quorum reindex``.
+"""What the postgres search backend matches messages by: ``tsvector``s per message,
+derived from it (``app.search.pg_documents``) and rebuilt by ``quorum reindex``.
 
 Only the text lives here. Everything staff change (hidden, tags, positions, decisions)
 and every filter (list, date, thread) is read from the live tables by each search, so a
@@ -16,12 +16,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
 
+_VECTOR = Text().with_variant(TSVECTOR(), "postgresql")
+
 
 class SearchDocument(Base):
     __tablename__ = "search_documents"
     __table_args__ = (
-        # GIN over the vector: every text condition of a search is answered from it.
+        # GIN over each vector: every text condition of a search is answered from them.
         Index("ix_search_documents_document", "document", postgresql_using="gin"),
+        Index("ix_search_documents_quoted", "quoted", postgresql_using="gin"),
+        Index("ix_search_documents_sender", "sender", postgresql_using="gin"),
     )
 
     message_pk: Mapped[int] = mapped_column(
@@ -30,5 +34,10 @@ class SearchDocument(Base):
     #: The text-search configuration the vector was built with (the list's, at the time):
     #: a query is parsed with the same one.
     config: Mapped[str] = mapped_column(String(64))
-    #: Subject (weight A), the author's own text (B), what they quoted (C), the sender (D).
-    document: Mapped[str] = mapped_column(Text().with_variant(TSVECTOR(), "postgresql"))
+    #: The subject (weight A) and the author's own text (B): what a plain word searches,
+    #: and what ranks. Quoted text and the sender have vectors of their own, so that
+    #: ``quoted:``/``from:`` are exact index lookups (a weight is checked row by row) and
+    #: ranking never reads what was quoted.
+    document: Mapped[str] = mapped_column(_VECTOR)
+    quoted: Mapped[str] = mapped_column(_VECTOR)
+    sender: Mapped[str] = mapped_column(_VECTOR)

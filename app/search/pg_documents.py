@@ -1,4 +1,4 @@
-"""The postgres backend's derived text: one weighted ``tsvector`` per message, written in
+"""The postgres backend's derived text: the ``tsvector``s of each message, written in
 the transaction that stores or changes the message, so a message is searchable exactly
 when that transaction commits, on every web node at once.
 
@@ -39,15 +39,16 @@ TEXT_COLUMNS = ("subject", "body", "from_name", "from_address")
 
 _UPSERT = text(
     """
-    INSERT INTO search_documents (message_pk, config, document)
+    INSERT INTO search_documents (message_pk, config, document, quoted, sender)
     SELECT :pk, l.search_config,
            setweight(to_tsvector(l.search_config::regconfig, :subject), 'A')
-        || setweight(to_tsvector(l.search_config::regconfig, :own), 'B')
-        || setweight(to_tsvector(l.search_config::regconfig, :quoted), 'C')
-        || setweight(to_tsvector(l.search_config::regconfig, :sender), 'D')
+        || setweight(to_tsvector(l.search_config::regconfig, :own), 'B'),
+           setweight(to_tsvector(l.search_config::regconfig, :quoted), 'C'),
+           to_tsvector(l.search_config::regconfig, :sender)
     FROM lists l WHERE l.id = :list_id
     ON CONFLICT (message_pk) DO UPDATE
-        SET config = excluded.config, document = excluded.document
+        SET config = excluded.config, document = excluded.document,
+            quoted = excluded.quoted, sender = excluded.sender
     """
 )
 

@@ -5,8 +5,9 @@ its error messages), its parsed query turned into one SQL condition.
 Words are parsed unstemmed (``\\w+``, lower case): each list's text-search configuration
 stems them and drops its stop words, as it did when the vector was built. The text parts
 of a query become one ``tsquery`` where the boolean structure allows it (``a b -c`` is
-``a & b & !c``, answered by one GIN scan), each word restricted to the weights of the
-field it names: subject A, own text B, quoted text C, sender D (a plain word: A or B).
+``a & b & !c``, answered by one GIN scan) on the vector of the field it names
+(``app.models.search``: plain words and ``subject:`` the document vector, where the
+subject is weight A and own text B; ``quoted:`` and ``from:`` vectors of their own).
 Everything else (list, stance, vote, tags, decisions, thread, Message-ID, dates,
 attachments) is a condition on the live tables, so staff changes count at once.
 """
@@ -73,8 +74,14 @@ from app.settings import SearchSettings
 
 #: Keyword fields matched exactly (Message-IDs are case-sensitive and indexed).
 _EXACT = ("message_id", "thread_key")
-#: The vector's weights each text field searches.
-LABELS = {"text": "AB", "subject": "A", "quoted": "C", "sender": "D"}
+#: Each text field: the vector it searches, and the weight its words must have there (the
+#: subject is weight A of the document vector, own text B; "": any).
+VECTORS = {
+    "text": ("document", ""),
+    "subject": ("document", "A"),
+    "quoted": ("quoted", ""),
+    "sender": ("sender", ""),
+}
 #: Open date ranges run to the ends of the calendar (no index to ask for its years).
 YEARS = (date.min.year, date.max.year)
 
@@ -129,7 +136,7 @@ def make_pg_parser() -> MultifieldParser:
     dates kept as spans."""
     schema: Schema = build_schema()
     words = RegexTokenizer(r"\w+") | LowercaseFilter()
-    for name in LABELS:
+    for name in VECTORS:
         schema.remove(name)
         schema.add(
             name, TEXT(analyzer=words, multitoken_query="default" if name == "sender" else "phrase")
@@ -142,9 +149,11 @@ def make_pg_parser() -> MultifieldParser:
 
 @dataclass(frozen=True)
 class _Words:
-    """Part of a tsquery over the message's vector (not yet bound to a configuration)."""
+    """Part of a tsquery over one of the message's vectors (`column`), not yet bound to a
+    configuration."""
 
     text: str
+    column: str
 
 
 _Cond = _Words | ColumnElement[bool]
@@ -152,11 +161,11 @@ _Cond = _Words | ColumnElement[bool]
 
 @dataclass
 class Compiled:
-    """A parsed query as SQL: the condition (vector and live tables), the tsquery its
-    ranking uses (None: nothing to rank by), and what snippets mark."""
+    """A parsed query as SQL: the condition (vectors and live tables), the tsquery its
+    ranking uses for each vector (empty: nothing to rank by), and what snippets mark."""
 
     condition: ColumnElement[bool]
-    ranking: str | None
+    ranking: dict[str, str]
     stems: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
 
@@ -168,7 +177,7 @@ class Compiler:
     def __init__(self, configs: list[str], limits: SearchSettings) -> None:
         self.configs = sorted(configs) or ["simple"]
         self.limits = limits
-        self._positive: list[str] = []
+        self._positive: dict[str, list[str]] = {}
         self._stems: set[str] = set()
         self._prefixes: set[str] = set()
 
@@ -180,13 +189,14 @@ class Compiler:
                 f" allowed. Use fewer words. For example: {EXAMPLE}"
             )
         condition = self._sql(self._visit(query, positive=True))
-        ranking = " | ".join(self._positive) if self._positive else None
+        ranking = {column: " | ".join(words) for column, words in self._positive.items()}
         return Compiled(condition, ranking, self._stems, self._prefixes)
 
-    def matches(self, tsquery: str) -> ColumnElement[bool]:
-        """The vector matches `tsquery`, parsed with the configuration it was built with."""
+    def matches(self, words: _Words) -> ColumnElement[bool]:
+        """The vector matches the tsquery, parsed with the configuration it was built with."""
+        vector = SearchDocument.__table__.c[words.column]
         branches = [
-            SearchDocument.document.op("@@")(func.to_tsquery(cast(literal(c), REGCONFIG), tsquery))
+            vector.op("@@")(func.to_tsquery(cast(literal(c), REGCONFIG), words.text))
             for c in self.configs
         ]
         if len(branches) == 1:
@@ -198,23 +208,30 @@ class Compiler:
             )
         )
 
-    def rank(self, tsquery: str | None) -> ColumnElement[float]:
-        """ts_rank of the vector against `tsquery` (default weights: D 0.1, C 0.2, B 0.4,
-        A 1.0; divided by 1 + log of the document's length)."""
-        if tsquery is None:
+    def rank(self, ranking: dict[str, str]) -> ColumnElement[float]:
+        """The sum over the vectors of their ts_rank against the query's words for them
+        (ts_rank's weights: subject A 1.0, own text B 0.4, quoted C 0.2, sender D 0.1;
+        each divided by 1 + log of the vector's length)."""
+        if not ranking:
             return literal(0.0)
-        ranks = {
-            c: func.ts_rank(
-                SearchDocument.document, func.to_tsquery(cast(literal(c), REGCONFIG), tsquery), 1
+        total: ColumnElement[float] | None = None
+        for column, tsquery in sorted(ranking.items()):
+            vector = SearchDocument.__table__.c[column]
+            ranks = {
+                c: func.ts_rank(vector, func.to_tsquery(cast(literal(c), REGCONFIG), tsquery), 1)
+                for c in self.configs
+            }
+            rank = (
+                next(iter(ranks.values()))
+                if len(ranks) == 1
+                else case(*((SearchDocument.config == c, r) for c, r in ranks.items()), else_=0.0)
             )
-            for c in self.configs
-        }
-        if len(ranks) == 1:
-            return next(iter(ranks.values()))
-        return case(*((SearchDocument.config == c, r) for c, r in ranks.items()), else_=0.0)
+            total = rank if total is None else total + rank
+        assert total is not None
+        return total
 
     def _sql(self, cond: _Cond) -> ColumnElement[bool]:
-        return self.matches(cond.text) if isinstance(cond, _Words) else cond
+        return self.matches(cond) if isinstance(cond, _Words) else cond
 
     def _visit(self, node: Query, positive: bool) -> _Cond:
         if isinstance(node, (And, Require)):
@@ -235,7 +252,7 @@ class Compiler:
             return false()
         if isinstance(node, _DateSpan):
             return self._dates(node.start, node.end)
-        if isinstance(node, (Term, Phrase, Prefix, Wildcard)) and node.fieldname in LABELS:
+        if isinstance(node, (Term, Phrase, Prefix, Wildcard)) and node.fieldname in VECTORS:
             return self._words(node, positive)
         if isinstance(node, (Term, Prefix, Wildcard)):
             return self._value(node)
@@ -245,34 +262,50 @@ class Compiler:
         )
 
     def _and(self, parts: list[_Cond]) -> _Cond:
-        words = [p.text for p in parts if isinstance(p, _Words)]
-        others = [p for p in parts if not isinstance(p, _Words)]
-        joined = _Words(" & ".join(f"({w})" for w in words)) if words else None
-        if not others:
-            return joined if joined is not None else true()
-        return and_(*([self.matches(joined.text)] if joined else []), *others)
+        return self._combine(parts, " & ", and_, true())
 
     def _or(self, parts: list[_Cond]) -> _Cond:
-        words = [p.text for p in parts if isinstance(p, _Words)]
-        others = [p for p in parts if not isinstance(p, _Words)]
-        joined = _Words(" | ".join(f"({w})" for w in words)) if words else None
-        if not others:
-            return joined if joined is not None else false()
-        return or_(*([self.matches(joined.text)] if joined else []), *others)
+        return self._combine(parts, " | ", or_, false())
+
+    def _combine(
+        self,
+        parts: list[_Cond],
+        operator: str,
+        sql: Callable[..., ColumnElement[bool]],
+        empty: ColumnElement[bool],
+    ) -> _Cond:
+        """The parts joined by `operator`: the words on one vector as one tsquery (one
+        index scan), joined by `sql` to the words on other vectors and the other
+        conditions."""
+        by_column: dict[str, list[str]] = {}
+        others = []
+        for part in parts:
+            if isinstance(part, _Words):
+                by_column.setdefault(part.column, []).append(f"({part.text})")
+            else:
+                others.append(part)
+        words = [_Words(operator.join(texts), column) for column, texts in by_column.items()]
+        if not others and len(words) == 1:
+            return words[0]
+        conditions = [self.matches(w) for w in words] + others
+        return sql(*conditions) if conditions else empty
 
     @staticmethod
     def _not(part: _Cond) -> _Cond:
-        return _Words(f"!({part.text})") if isinstance(part, _Words) else not_(part)
+        if isinstance(part, _Words):
+            return _Words(f"!({part.text})", part.column)
+        return not_(part)
 
     def _words(self, node: Term | Phrase | Prefix | Wildcard, positive: bool) -> _Words:
-        label = LABELS[node.fieldname]
+        column, weight = VECTORS[node.fieldname]
+        label = f":{weight}" if weight else ""
         highlight = positive and node.fieldname == "text"
         if isinstance(node, Phrase):
-            text = " <-> ".join(f"{_lexeme(w)}:{label}" for w in node.words)
+            text = " <-> ".join(f"{_lexeme(w)}{label}" for w in node.words)
             if highlight:
                 self._stems.update(stem(w) for w in node.words)
         elif isinstance(node, Prefix):
-            text = f"{_lexeme(node.text)}:*{label}"
+            text = f"{_lexeme(node.text)}:*{weight}"
             if highlight:
                 self._prefixes.add(node.text)
         elif isinstance(node, Wildcard):
@@ -281,12 +314,12 @@ class Compiler:
                 f" is not supported. For example: {EXAMPLE}"
             )
         else:
-            text = f"{_lexeme(node.text)}:{label}"
+            text = f"{_lexeme(node.text)}{label}"
             if highlight:
                 self._stems.add(stem(node.text))
         if positive:
-            self._positive.append(f"({text})")
-        return _Words(text)
+            self._positive.setdefault(column, []).append(f"({text})")
+        return _Words(text, column)
 
     def _value(self, node: Term | Prefix | Wildcard) -> ColumnElement[bool]:
         """A condition on a keyword field: a value, a prefix (list:twisted*) or a glob."""

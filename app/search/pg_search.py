@@ -124,7 +124,7 @@ def _run(
             Message.id.label("pk"),
             func.coalesce(Message.thread_id, -Message.id).label("grp"),
             # Ranking reads every matching vector again: only when the order needs it.
-            compiler.rank(compiled.ranking if relevance else None).label("score"),
+            compiler.rank(compiled.ranking if relevance else {}).label("score"),
             func.coalesce(func.extract("epoch", Message.date_utc), 0).label("ts"),
             MailingList.name.label("list"),
             func.to_char(Message.date_utc, "YYYY").label("year"),

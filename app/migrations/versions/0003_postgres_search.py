@@ -1,5 +1,5 @@
-"""postgres search backend: a weighted tsvector per message with a GIN index, and each
-list's text-search configuration
+"""postgres search backend: tsvectors per message with GIN indexes, and each list's
+text-search configuration
 
 Revision ID: 0003
 Revises: 0002
@@ -17,6 +17,9 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+#: Subject + own text, quoted text, sender: one vector and GIN index each.
+VECTORS = ("document", "quoted", "sender")
+
 
 def upgrade() -> None:
     with op.batch_alter_table("lists") as batch:
@@ -29,10 +32,11 @@ def upgrade() -> None:
         "search_documents",
         sa.Column("message_pk", sa.Integer(), nullable=False),
         sa.Column("config", sa.String(length=64), nullable=False),
-        sa.Column(
-            "document",
-            sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql"),
-            nullable=False,
+        *(
+            sa.Column(
+                name, sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql"), nullable=False
+            )
+            for name in VECTORS
         ),
         sa.ForeignKeyConstraint(
             ["message_pk"],
@@ -42,17 +46,19 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("message_pk", name=op.f("pk_search_documents")),
     )
-    op.create_index(
-        "ix_search_documents_document",
-        "search_documents",
-        ["document"],
-        unique=False,
-        postgresql_using="gin",
-    )
+    for name in VECTORS:
+        op.create_index(
+            f"ix_search_documents_{name}",
+            "search_documents",
+            [name],
+            unique=False,
+            postgresql_using="gin",
+        )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_search_documents_document", table_name="search_documents")
+    for name in VECTORS:
+        op.drop_index(f"ix_search_documents_{name}", table_name="search_documents")
     op.drop_table("search_documents")
     with op.batch_alter_table("lists") as batch:
         batch.drop_column("search_config")
