@@ -128,6 +128,18 @@ def test_bad_queries_are_explained_not_crashed(archive: Flask) -> None:
         assert results.error_kind == "query" and says in (results.error or ""), query
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["'", "ab'c*", "\\", "<->", "x <-> y", "'foo' & !bar", "def\\'er*", "list:'", "tag:a%b",
+     "list:_*", '"a \'b\' c"', "ﬁ*", "(((", "vote:'", "from:" + "x" * 3000, "a*" * 300],
+)  # fmt: skip
+def test_hostile_queries_are_answered_or_refused_never_a_database_error(
+    archive: Flask, query: str
+) -> None:
+    results = run(archive, query)
+    assert results.error_kind in (None, "query"), results.error
+
+
 def test_the_subject_weighs_more_than_the_text_and_the_text_more_than_quotes(
     pg_url: str, tmp_path: Path
 ) -> None:
