@@ -34,9 +34,14 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["quorum.engine"] = engine
     app.extensions["quorum.sessionmaker"] = make_sessionmaker(engine)
 
-    from app.index_sync import keep_index_in_step
+    if settings.search.backend == "postgres":
+        from app.search.pg_documents import keep_vectors_in_step
 
-    keep_index_in_step(app.extensions["quorum.sessionmaker"], settings.index_dir)
+        keep_vectors_in_step(app.extensions["quorum.sessionmaker"])
+    else:
+        from app.index_sync import keep_index_in_step
+
+        keep_index_in_step(app.extensions["quorum.sessionmaker"], settings.index_dir)
 
     from app.web import register_web
 

@@ -107,13 +107,18 @@ def ingest(
 @main.command()
 @with_appcontext
 def reindex() -> None:
-    """Rebuild the search index from the database and swap it in atomically."""
-    from app.search import SearchIndexError, rebuild
+    """Rebuild the search index from the database and swap it in atomically (postgres
+    backend: recompute the messages' search vectors, online)."""
+    from app.search import SearchIndexError, pg_documents, rebuild
 
     sessions = _ready()
+    settings = settings_of(current_app)
     try:
         with sessions() as session:
-            count = rebuild(session, settings_of(current_app).index_dir)
+            if settings.search.backend == "postgres":
+                count = pg_documents.rebuild(session, settings.lists)
+            else:
+                count = rebuild(session, settings.index_dir)
     except SearchIndexError as exc:
         click.echo(f"quorum reindex: {exc}", err=True)
         sys.exit(1)

@@ -80,8 +80,11 @@ def run_ingest(
     model = active_model(settings.home) if positions else None
     # Messages over the limit are spilled beside the quarantine they will be moved into.
     limit = SizeLimit(settings.ingest.max_message_bytes, settings.quarantine_dir)
+    # The postgres search backend writes each message's vector in its own transaction.
+    whoosh = settings.search.backend == "whoosh"
     with sessions() as session:
-        catch_up_index(session, settings.index_dir)
+        if whoosh:
+            catch_up_index(session, settings.index_dir)
         run = IngestRun(paths=[str(p) for p in paths], list_name=list_name)
         session.add(run)
         session.commit()
@@ -93,7 +96,7 @@ def run_ingest(
             run_id=run.id,
             lists=settings.lists,
         )
-        index = PendingIndex(settings.index_dir, settings.ingest.index_every)
+        index = PendingIndex(settings.index_dir if whoosh else None, settings.ingest.index_every)
         bar = tqdm(total=len(files), unit="file", disable=not show_bar, dynamic_ncols=True)
         try:
             # Batches run across files: a folder of single-message files commits as rarely
@@ -143,7 +146,8 @@ class PendingIndex:
     shorter run indexes once, at the end, in this process. What is pending when a run is
     killed is caught up by the next ingest (see ``catch_up_index``)."""
 
-    def __init__(self, index_dir: Path, every: int) -> None:
+    def __init__(self, index_dir: Path | None, every: int) -> None:
+        #: None: there is no index to keep (the postgres backend).
         self.index_dir = index_dir
         self.every = every
         self.threads: set[int] = set()
@@ -151,6 +155,8 @@ class PendingIndex:
         self.worker: BackgroundIndexer | None = None
 
     def add(self, session: Session, threads: set[int], messages: int) -> None:
+        if self.index_dir is None:
+            return
         self.threads |= threads
         self.messages += messages
         if self.messages >= self.every:
@@ -168,7 +174,7 @@ class PendingIndex:
                 self.worker.submit(self.threads)
             self.worker.close()
             self.worker = None
-        elif self.threads:
+        elif self.threads and self.index_dir is not None:
             index_threads(session, self.index_dir, self.threads)
         self.threads, self.messages = set(), 0
 

@@ -58,6 +58,12 @@ def new_list_visibility(declared: Mapping[str, ListSettings], name: str) -> str:
     return settings.visibility if settings is not None else "public"
 
 
+def new_list_search_config(declared: Mapping[str, ListSettings], name: str) -> str:
+    """The text-search configuration a list gets when its first message is stored."""
+    settings = declared.get(name)
+    return settings.search_config if settings is not None else ListSettings().search_config
+
+
 def set_visibility(
     session: Session, mailing_list: MailingList, visibility: str, user_id: int | None
 ) -> bool:

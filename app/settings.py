@@ -7,6 +7,7 @@ environment itself and tests can build any configuration explicitly.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,11 @@ class SearchSettings:
     max_terms: int = 256
     #: Indexed words the expansions of one query may look through.
     max_scanned_words: int = 20_000
+    #: Where search lives: "whoosh" (an index folder beside each app) or "postgres"
+    #: (PostgreSQL full-text search in the database itself, shared by every web node).
+    backend: str = "whoosh"
+    #: A read-only database (a replica) the postgres backend searches; empty: the main one.
+    read_database_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,9 @@ class WebSettings:
 
 
 VISIBILITIES = ("public", "private")
+SEARCH_BACKENDS = ("whoosh", "postgres")
+#: A PostgreSQL text-search configuration's name, optionally schema-qualified.
+_CONFIG_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,9 @@ class ListSettings:
     #: Whether mail may be filed into this list (when private) because its List-Id header
     #: names it; otherwise only `quorum ingest --list NAME` stores mail in a private list.
     accept_list_id: bool = False
+    #: The PostgreSQL text-search configuration (language) its messages are searched with
+    #: by the postgres search backend: "english", "french", "simple"…
+    search_config: str = "english"
 
 
 @dataclass(frozen=True)
@@ -128,7 +140,7 @@ def _list_settings(raw: dict[str, Any], config_path: Path) -> dict[str, ListSett
         where = f"[lists.{name}] in {config_path}"
         if name != name.lower():
             raise SettingsError(f"{where}: list names are lower case ({name.lower()!r})")
-        unknown = set(table) - {"visibility", "accept_list_id"}
+        unknown = set(table) - {"visibility", "accept_list_id", "search_config"}
         if unknown:
             raise SettingsError(f"{where}: unknown settings {', '.join(sorted(unknown))}")
         declared = ListSettings(**table)
@@ -136,6 +148,8 @@ def _list_settings(raw: dict[str, Any], config_path: Path) -> dict[str, ListSett
             raise SettingsError(f"{where}: visibility must be 'public' or 'private'")
         if not isinstance(declared.accept_list_id, bool):
             raise SettingsError(f"{where}: accept_list_id must be true or false")
+        if not _CONFIG_NAME.match(str(declared.search_config)):
+            raise SettingsError(f"{where}: search_config must name a text-search configuration")
         lists[name] = declared
     return lists
 
@@ -187,6 +201,17 @@ def load_settings(
     ):
         raise SettingsError(
             f"public_base_url must start with http:// or https://, not {settings.public_base_url!r}"
+        )
+    if settings.search.backend not in SEARCH_BACKENDS:
+        raise SettingsError(
+            f"[search] backend must be 'whoosh' or 'postgres', not {settings.search.backend!r}"
+        )
+    if settings.search.backend == "postgres" and not settings.sqlalchemy_url.startswith(
+        "postgresql"
+    ):
+        raise SettingsError(
+            "[search] backend = 'postgres' searches the database itself: set database_url"
+            " (QUORUM_DATABASE_URL) to a PostgreSQL database, or use backend = 'whoosh'"
         )
     if settings.env not in {"development", "production"}:
         raise SettingsError(f"env must be 'development' or 'production', not {settings.env!r}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from app.lists import new_list_visibility
+from app.lists import new_list_search_config, new_list_visibility
 from app.models import (
     MailingList,
     Message,
@@ -222,7 +222,9 @@ class BatchStore:
             mailing_list = self.session.scalar(select(MailingList).where(MailingList.name == name))
             if mailing_list is None:
                 mailing_list = MailingList(
-                    name=name, visibility=new_list_visibility(self.lists, name)
+                    name=name,
+                    visibility=new_list_visibility(self.lists, name),
+                    search_config=new_list_search_config(self.lists, name),
                 )
                 self.session.add(mailing_list)
                 self.session.flush()

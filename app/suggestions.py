@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.governance import link_decision
 from app.models import Decision, DecisionLink, MailingList, Message, Thread
-from app.search import SearchIndex, search
+from app.search import SearchBackend, search
 
 WINDOW = timedelta(days=365)
 MAX_TERMS = 8
@@ -152,7 +152,7 @@ def _reason(
 
 def suggest_discussions(
     session: Session,
-    index: SearchIndex,
+    index: SearchBackend,
     decision: Decision,
     user_id: int | None,
     visible_lists: set[str] | None = None,

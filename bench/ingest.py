@@ -3,7 +3,7 @@ thread + positions + search index), until everything stored is searchable.
 
     .venv/bin/python bench/ingest.py [--archive PATH | --mbox FILE] [--database-url URL]
                                      [--runs N] [--no-positions] [--core-only]
-                                     [--profile FILE]
+                                     [--profile FILE] [--search-backend whoosh|postgres]
 
 Prints, as the median of --runs runs (default 1; each into a fresh database and index):
 messages read and stored per second, messages per second until searchable, the account, CPU
@@ -17,6 +17,8 @@ afterwards. --core-only measures what the ingest itself costs (parse + store + t
 per-batch hooks that derive positions and update the search index are replaced by no-ops
 for the run, so nothing becomes searchable and that figure is left out. --no-positions
 ingests as `quorum ingest --no-positions` does: stored and indexed, no stance model applied.
+--search-backend postgres (with --database-url) makes messages searchable the postgres
+backend's way: a vector written with each message in its transaction, no Whoosh index.
 
 Until searchable: the clock runs from the call of the ingest until it returns, and it
 returns only once its index child has indexed everything stored. compare.sh times the
@@ -72,6 +74,7 @@ class Job:
     paths: list[Path]
     fmt: str
     positions: bool
+    search_backend: str = "whoosh"
 
 
 @dataclass
@@ -116,7 +119,9 @@ def _cpu_seconds() -> tuple[float, float]:
 
 def one_run(job: Job, database_url: str, home: Path, profile: str | None) -> Figures:
     """Ingest into a fresh database and index (in the run's own process)."""
-    app = create_app({"home": str(home), "database_url": database_url})
+    app = create_app(
+        {"home": str(home), "database_url": database_url, "search": {"backend": job.search_backend}}
+    )
     upgrade(app.extensions["quorum.engine"])
     sessions = app.extensions["quorum.sessionmaker"]
     profiler = cProfile.Profile() if profile else None
@@ -237,7 +242,9 @@ def median(runs: list[Figures]) -> Figures:
     )
 
 
-def report(runs: list[Figures], database_url: str, files: int, searchable: bool) -> None:
+def report(
+    runs: list[Figures], database_url: str, files: int, searchable: bool, backend: str
+) -> None:
     for number, run in enumerate(runs, 1):
         print(
             f"run {number}           {run.elapsed:.1f} s, {run.read / run.elapsed:.0f} read/s,"
@@ -246,6 +253,7 @@ def report(runs: list[Figures], database_url: str, files: int, searchable: bool)
     figures = median(runs)
     read = figures.read
     print(f"database        {make_url(database_url or 'sqlite://').get_backend_name()}")
+    print(f"search backend  {backend}")
     print(f"files           {files}")
     print(f"runs            {len(runs)} (medians below)")
     print(
@@ -286,7 +294,10 @@ def main() -> None:
     parser.add_argument(
         "--core-only", action="store_true", help="parse + store + thread, no derived data"
     )
+    parser.add_argument("--search-backend", choices=("whoosh", "postgres"), default="whoosh")
     args = parser.parse_args()
+    if args.search_backend == "postgres" and not args.database_url:
+        parser.error("--search-backend postgres needs --database-url (a PostgreSQL server)")
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     if args.core_only:
@@ -296,12 +307,18 @@ def main() -> None:
     else:
         paths = twisted_months(args.archive) if args.archive.is_dir() else [args.archive]
         paths, fmt = paths or [args.archive], "auto"
-    job = Job(paths, fmt, positions=not args.no_positions)
+    job = Job(paths, fmt, positions=not args.no_positions, search_backend=args.search_backend)
     runs = [
         measured_run(job, args.database_url, args.profile if number == 0 else None)
         for number in range(args.runs)
     ]
-    report(runs, args.database_url, len(paths), searchable=not args.core_only)
+    report(
+        runs,
+        args.database_url,
+        len(paths),
+        searchable=not args.core_only,
+        backend=args.search_backend,
+    )
 
 
 if __name__ == "__main__":

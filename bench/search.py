@@ -1,14 +1,20 @@
 """Search benchmark on the whole twisted-python archive: index build and query latency.
 
     .venv/bin/python bench/search.py [--home DIR] [--rounds N] [--skip-build]
+        [--backend whoosh|postgres --database-url postgresql+psycopg://…/DBNAME]
 
 The first run ingests the archive into DIR (default /tmp/quorum-bench-search; ingest
 indexes each batch, so it prints the end-to-end ingest rate including indexing) and later
-runs reuse it. Each run then rebuilds the index from the database (documents/s, peak RSS
-of the process and of its writer processes) unless --skip-build, and runs a fixed set of
-realistic queries (terms, phrases, fields, date ranges, grouping, sorting) as the search
-page does: top 10 with snippets and all facets. Prints latency p50/p95/max in ms, first
-for each query's first run in the process (cold caches), then over the repeated rounds.
+runs reuse it. With `--backend postgres` the archive goes into the (existing, empty or
+already filled by an earlier run) PostgreSQL database named by --database-url, searched
+there; the build step is then `quorum reindex` of that backend (the vectors), and the
+size of the table and of its GIN index is printed.
+
+Each run then rebuilds the index from the database (documents/s, peak RSS of the process
+and of its writer processes) unless --skip-build, and runs a fixed set of realistic
+queries (terms, phrases, fields, date ranges, grouping, sorting) as the search page does:
+top 10 with snippets and all facets. Prints latency p50/p95/max in ms, first for each
+query's first run in the process (cold caches), then over the repeated rounds.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import time
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,7 +37,7 @@ from app import create_app, settings_of  # noqa: E402
 from app.db import upgrade  # noqa: E402
 from app.importer import run_ingest  # noqa: E402
 from app.models import Message  # noqa: E402
-from app.search import index_of, index_threads, rebuild, search  # noqa: E402
+from app.search import index_of, index_threads, pg_documents, rebuild, search  # noqa: E402
 from app.search.store import open_current  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"
@@ -105,11 +111,17 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def ensure_archive(home: Path) -> None:
-    app = create_app({"home": str(home), "database_url": ""})
-    if (home / "quorum.sqlite3").exists():
-        return
+def bench_app(home: Path, backend: str, database_url: str) -> Flask:
+    return create_app(
+        {"home": str(home), "database_url": database_url, "search": {"backend": backend}}
+    )
+
+
+def ensure_archive(app: Flask) -> None:
     upgrade(app.extensions["quorum.engine"])
+    with app.extensions["quorum.sessionmaker"]() as session:
+        if session.scalar(select(Message.id).limit(1)) is not None:
+            return
     months = sorted(ARCHIVE.glob("*.txt.gz"))
     cpu = _cpu_seconds()
     started = time.perf_counter()
@@ -129,8 +141,28 @@ def ensure_archive(home: Path) -> None:
     )
 
 
-def bench_build(home: Path) -> None:
-    app = create_app({"home": str(home), "database_url": ""})
+def bench_build_vectors(app: Flask) -> None:
+    """The postgres backend's rebuild (`quorum reindex`), and what its vectors weigh."""
+    cpu = _cpu_seconds()
+    started = time.perf_counter()
+    with app.extensions["quorum.sessionmaker"]() as session:
+        count = pg_documents.rebuild(session, settings_of(app).lists)
+        elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu
+        table, index = session.execute(
+            text(
+                "SELECT pg_total_relation_size('search_documents'),"
+                " pg_relation_size('ix_search_documents_document')"
+            )
+        ).one()
+    print(
+        f"reindex (vectors): {count} messages in {elapsed:.1f}s = {count / elapsed:.0f}/s"
+        f" ({cpu:.0f} CPU s in this process); search_documents {table / 2**20:.0f} MB"
+        f" with its GIN index {index / 2**20:.0f} MB"
+    )
+
+
+def bench_build(app: Flask) -> None:
     index_dir = settings_of(app).index_dir
     cpu = _cpu_seconds()
     started = time.perf_counter()
@@ -175,8 +207,7 @@ def bench_update_after_rebuild(app: Flask, index_dir: Path) -> None:
     )
 
 
-def bench_queries(home: Path, rounds: int) -> None:
-    app = create_app({"home": str(home), "database_url": ""})
+def bench_queries(app: Flask, rounds: int) -> None:
     index = index_of(app)
     search(index, "warm up", per_page=10)  # open the index once
     cold: list[float] = []
@@ -218,14 +249,22 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=Path("/tmp/quorum-bench-search"))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh")
+    parser.add_argument("--database-url", default="", help="default: SQLite in --home")
     args = parser.parse_args()
     if not ARCHIVE.is_dir():
         sys.exit(f"bench/search.py: the archive is not at {ARCHIVE}")
+    if args.backend == "postgres" and not args.database_url.startswith("postgresql"):
+        sys.exit("bench/search.py: --backend postgres needs --database-url postgresql+psycopg://…")
     args.home.mkdir(parents=True, exist_ok=True)
-    ensure_archive(args.home)
+    app = bench_app(args.home, args.backend, args.database_url)
+    ensure_archive(app)
     if not args.skip_build:
-        bench_build(args.home)
-    bench_queries(args.home, args.rounds)
+        if args.backend == "postgres":
+            bench_build_vectors(app)
+        else:
+            bench_build(app)
+    bench_queries(app, args.rounds)
 
 
 if __name__ == "__main__":

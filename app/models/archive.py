@@ -30,6 +30,8 @@ class MailingList(Base):
     address: Mapped[str | None] = mapped_column(String(320))
     title: Mapped[str | None] = mapped_column(String(500))
     visibility: Mapped[str] = mapped_column(String(16), default="public")
+    #: PostgreSQL text-search configuration (language) of its messages (postgres backend).
+    search_config: Mapped[str] = mapped_column(String(64), default="english")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     threads: Mapped[list[Thread]] = relationship(back_populates="mailing_list")

@@ -111,15 +111,21 @@ def _documents(session: Session, rows: list[Any]) -> Iterator[Document]:
         yield to_document(row, tags, decisions)
 
 
+def searched_texts(subject: str, body: str) -> tuple[str, str, str]:
+    """What search reads of a message, on either backend: its subject without the list tag
+    ("[Twisted-Python]" would make "twisted" match every message of that list), the
+    author's own text, and what they quoted."""
+    segments = segment_body(body)
+    return strip_list_tag(subject), own_text(segments), quoted_text(segments)
+
+
 def to_document(
     row: Any, tags: dict[int, list[str]], decisions: dict[tuple[str, int], list[str]]
 ) -> Document:
     """One message row (as `_message_rows` selects it) as an index document."""
     (pk, message_id, thread_id, thread_key, list_name, subject, body, from_name,
      from_address, date_utc, attachments, hidden, stance, vote) = row  # fmt: skip
-    segments = segment_body(body or "")
-    own = own_text(segments)
-    searched_subject = strip_list_tag(subject or "")
+    searched_subject, own, quoted = searched_texts(subject or "", body or "")
     slugs = decisions.get(("message", pk), []) + decisions.get(("thread", thread_id or 0), [])
     doc: Document = {
         "pk": str(pk),
@@ -133,7 +139,7 @@ def to_document(
         "subject": searched_subject,
         "text": f"{searched_subject}\n{searched_subject}\n{own}",
         "own": own,
-        "quoted": quoted_text(segments),
+        "quoted": quoted,
         "sender": f"{from_name} {from_address}",
         "from_name": from_name or from_address,
         "author": from_name or from_address or "(unknown)",

@@ -25,13 +25,18 @@ MAX_CANDIDATES = 200
 
 class Highlighter:
     """Marks the words of a text whose stems are among `terms` (the stemmed, indexed
-    forms of the query's words, as ``Query.existing_terms`` gives them)."""
+    forms of the query's words, as ``Query.existing_terms`` gives them), or that start
+    with one of `prefixes` (the postgres backend's ``interop*``, which it does not expand
+    into words)."""
 
-    def __init__(self, terms: Iterable[str]) -> None:
+    def __init__(self, terms: Iterable[str], prefixes: Iterable[str] = ()) -> None:
         self.terms = {t for t in terms if t}
+        self.prefixes = tuple(sorted({p.lower() for p in prefixes if p}))
         # Porter stemming only rewrites the end of a word, so a word matching a stem starts
         # with that stem minus its last letter (taking → take: "tak").
-        prefixes = sorted({t[: max(1, min(len(t) - 1, 4))] for t in self.terms}, key=len)
+        prefixes = sorted(
+            {t[: max(1, min(len(t) - 1, 4))] for t in self.terms} | set(self.prefixes), key=len
+        )
         self._candidates = (
             re.compile(r"\b(?:" + "|".join(map(re.escape, prefixes)) + r")\w*", re.IGNORECASE)
             if prefixes
@@ -50,6 +55,8 @@ class Highlighter:
             term = word if word in self.terms else stem(word)
             if term in self.terms:
                 found.append((match.start(), match.end(), term))
+            elif self.prefixes and word.startswith(self.prefixes):
+                found.append((match.start(), match.end(), word))
         return found
 
     def snippet(self, text: str, width: int = WIDTH) -> Markup:

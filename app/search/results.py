@@ -130,13 +130,9 @@ def search(
     by date (`sort="newest"`/`"oldest"`). Nothing raises for bad input or a bad index:
     ``error`` explains, ``suggestion`` offers a corrected query when nothing matched.
     """
-    page = max(1, page)
-    per_page = min(max(1, per_page), MAX_PER_PAGE)
-    empty = SearchResults(
-        query=query, page=page, per_page=per_page, sort=sort, grouped=group_by_thread
-    )
+    empty = blank(query, page, per_page, sort, group_by_thread)
     if sort not in SORTS:
-        return _failed(empty, f"sort must be one of {', '.join(SORTS)}", "query")
+        return failed(empty, f"sort must be one of {', '.join(SORTS)}", "query")
     allowed = index.public_lists() if visible_lists is None else set(visible_lists)
     try:
         with index.snapshot() as snapshot:
@@ -145,13 +141,21 @@ def search(
                     parse_query(snapshot.parser, query), snapshot.searcher.reader(), index.limits
                 )
             except QueryError as exc:
-                return _failed(empty, str(exc), "query")
+                return failed(empty, str(exc), "query")
             return _run(snapshot, parsed, empty, allowed, include_hidden)
     except SearchIndexError as exc:
-        return _failed(empty, str(exc), "index")
+        return failed(empty, str(exc), "index")
 
 
-def _failed(empty: SearchResults, message: str, kind: Literal["query", "index"]) -> SearchResults:
+def blank(query: str, page: int, per_page: int, sort: str, grouped: bool) -> SearchResults:
+    """The results of a search before it runs, its page and page size brought in range:
+    what every backend fills in."""
+    page = max(1, page)
+    per_page = min(max(1, per_page), MAX_PER_PAGE)
+    return SearchResults(query=query, page=page, per_page=per_page, sort=sort, grouped=grouped)
+
+
+def failed(empty: SearchResults, message: str, kind: Literal["query", "index"]) -> SearchResults:
     return replace(empty, error=message, error_kind=kind)
 
 

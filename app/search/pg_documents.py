@@ -1,0 +1,146 @@
+"""The postgres backend's derived text: the ``tsvector``s of each message, written in
+the transaction that stores or changes the message, so a message is searchable exactly
+when that transaction commits, on every web node at once.
+
+The split into own and quoted text is Python (``ingest.segments``), so the vectors are
+written by the app, not by a database trigger: a flush listener on the app's sessionmaker
+writes the vector of every message the flush inserted or whose text it changed (a better
+copy, a purge). ``rebuild`` recomputes them all (``quorum reindex``), chunk by chunk with a
+commit after each, so searches keep running while it goes.
+
+Words are split as the Whoosh index splits them (``\\w+``, so "reactor.run()" is found by
+"reactor"; PostgreSQL's own parser would keep "reactor.run" as one host name), then each
+list's text-search configuration stems them and drops its stop words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import event, inspect, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, UOWTransaction, sessionmaker
+
+from app.models import MailingList, Message
+from app.search.documents import searched_texts
+from app.settings import ListSettings
+
+_WORD = re.compile(r"\w+")
+#: Characters of each part that are indexed. A tsvector holds at most 1 MB: a hostile
+#: message of unique words must not make its own storage fail. Whoosh indexes everything,
+#: so words past these limits are a (documented) difference between the backends.
+LIMITS = {"subject": 2_000, "own": 200_000, "quoted": 100_000, "sender": 1_000}
+#: Messages read and written per statement (and per commit during a rebuild).
+CHUNK = 500
+#: The message columns a vector is derived from: a change to one of them rewrites it.
+TEXT_COLUMNS = ("subject", "body", "from_name", "from_address")
+
+_UPSERT = text(
+    """
+    INSERT INTO search_documents (message_pk, config, document, quoted, sender)
+    SELECT :pk, l.search_config,
+           setweight(to_tsvector(l.search_config::regconfig, :subject), 'A')
+        || setweight(to_tsvector(l.search_config::regconfig, :own), 'B'),
+           setweight(to_tsvector(l.search_config::regconfig, :quoted), 'C'),
+           to_tsvector(l.search_config::regconfig, :sender)
+    FROM lists l WHERE l.id = :list_id
+    ON CONFLICT (message_pk) DO UPDATE
+        SET config = excluded.config, document = excluded.document,
+            quoted = excluded.quoted, sender = excluded.sender
+    """
+)
+
+
+def words(value: str, limit: int) -> str:
+    """`value`'s words (at most `limit` characters of it), separated by spaces."""
+    return " ".join(_WORD.findall(value[:limit]))
+
+
+def vector_row(
+    pk: int, list_id: int, subject: str, body: str, from_name: str, from_address: str
+) -> dict[str, Any]:
+    """The parameters of one message's upsert."""
+    searched_subject, own, quoted = searched_texts(subject or "", body or "")
+    return {
+        "pk": pk,
+        "list_id": list_id,
+        "subject": words(searched_subject, LIMITS["subject"]),
+        "own": words(own, LIMITS["own"]),
+        "quoted": words(quoted, LIMITS["quoted"]),
+        "sender": words(f"{from_name or ''} {from_address or ''}", LIMITS["sender"]),
+    }
+
+
+def write_vectors(connection: Connection, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert or replace these messages' vectors; returns how many."""
+    batch = list(rows)
+    for start in range(0, len(batch), CHUNK):
+        connection.execute(_UPSERT, batch[start : start + CHUNK])
+    return len(batch)
+
+
+def keep_vectors_in_step(sessions: sessionmaker[Session]) -> None:
+    """Write the vectors of the messages each flush inserts or re-texts, in its
+    transaction. Every writer (ingest, delivery, sync, a purge) goes through these
+    sessions, so none has to remember it."""
+
+    @event.listens_for(sessions, "after_flush")
+    def _write(session: Session, _flush: UOWTransaction) -> None:
+        changed = [
+            obj
+            for obj in (*session.new, *session.dirty)
+            if isinstance(obj, Message) and (obj in session.new or _text_changed(obj))
+        ]
+        if changed:
+            write_vectors(
+                session.connection(),
+                (
+                    vector_row(m.id, m.list_id, m.subject, m.body, m.from_name, m.from_address)
+                    for m in changed
+                ),
+            )
+
+
+def _text_changed(message: Message) -> bool:
+    state = inspect(message)
+    return any(state.attrs[column].history.has_changes() for column in TEXT_COLUMNS)
+
+
+def rebuild(session: Session, declared: Mapping[str, ListSettings]) -> int:
+    """Recompute every message's vector, online: each chunk commits on its own, and
+    searches see the old vector of a message until its new one commits. Lists declared
+    in the settings take their ``search_config`` first, so this is how a changed language
+    is applied. Returns the number of messages written."""
+    for name, settings in declared.items():
+        session.execute(
+            update(MailingList)
+            .where(MailingList.name == name, MailingList.search_config != settings.search_config)
+            .values(search_config=settings.search_config)
+        )
+    session.commit()
+    last = count = 0
+    while True:
+        rows = session.execute(
+            select(
+                Message.id,
+                Message.list_id,
+                Message.subject,
+                Message.body,
+                Message.from_name,
+                Message.from_address,
+            )
+            .where(Message.id > last)
+            .order_by(Message.id)
+            .limit(CHUNK)
+        ).all()
+        if not rows:
+            # Fresh statistics: after a bulk (re)build the planner otherwise keeps guessing
+            # that few rows match and walks the messages instead of the GIN index.
+            session.execute(text("ANALYZE search_documents"))
+            session.commit()
+            return count
+        count += write_vectors(session.connection(), (vector_row(*row) for row in rows))
+        session.commit()
+        last = rows[-1][0]
