@@ -105,6 +105,28 @@ def ingest(
 
 
 @main.command()
+@click.option("--list", "list_name", required=True, help="The list the message belongs to.")
+@with_appcontext
+def deliver(list_name: str) -> None:
+    """Store one message read from standard input (for a mail server's pipe or Mailman's
+    archiver hook). Exit 0 once it is accounted for (stored, duplicate, skipped or
+    quarantined), 75 when it could not be stored now: the mail server keeps it and retries."""
+    from app.delivery import EX_TEMPFAIL
+    from app.delivery import deliver as deliver_message
+
+    try:
+        account = deliver_message(_ready(), settings_of(current_app), sys.stdin.buffer, list_name)
+    except Exception as exc:  # whatever it is, the mail server must keep the message
+        click.echo(
+            f"quorum deliver: not stored, try again later: {type(exc).__name__}: {exc}", err=True
+        )
+        sys.exit(EX_TEMPFAIL)
+    outcome = next(o for o in ("stored", "duplicate", "skipped", "rejected") if getattr(account, o))
+    reason = f": {account.rejections[0]['reason']}" if account.rejections else ""
+    click.echo(f"{outcome} into {list_name.lower()}{reason}")
+
+
+@main.command()
 @with_appcontext
 def reindex() -> None:
     """Rebuild the search index from the database and swap it in atomically."""
