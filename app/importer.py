@@ -170,6 +170,11 @@ class Ingestion:
         )
         self.batch, self.batch_bytes = [], 0
 
+    def discard(self) -> None:
+        """Forget the messages taken since the last commit (the step that took them
+        failed, and will be read again): they are neither stored nor counted."""
+        self.batch, self.batch_bytes = [], 0
+
     def finish(self) -> Account:
         """Store what is pending and return once it is searchable."""
         self.commit()

@@ -22,6 +22,7 @@ from app.models.governance import (
 )
 from app.models.ingest_log import IngestRun, Rejection
 from app.models.positions import STANCES, Position, PositionOverride
+from app.models.sources import Source
 
 __all__ = [
     "DECISION_STATUSES",
@@ -43,6 +44,7 @@ __all__ = [
     "Position",
     "PositionOverride",
     "Rejection",
+    "Source",
     "Tag",
     "Thread",
     "User",
