@@ -162,7 +162,7 @@ def sync(list_name: str | None, every: str | None, force: bool, as_json: bool) -
             if as_json:
                 click.echo(json.dumps(report.as_dict(), sort_keys=True))
             else:
-                click.echo(_sync_line(report))
+                click.echo(report.describe())
         return all(r.status == "ok" for r in reports)
 
     if interval is None:
@@ -170,30 +170,12 @@ def sync(list_name: str | None, every: str | None, force: bool, as_json: bool) -
     run_every(interval, one_pass)
 
 
-def _sync_line(report: object) -> str:
-    """One source's pass for a terminal: its account, or why it failed."""
-    from app.sync.runner import SourceReport
-
-    assert isinstance(report, SourceReport)
-    head = f"{report.list_name}  {report.key}"
-    if report.status == "waiting":
-        return f"{head}  waiting until {report.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC after: {report.error}"
-    account = report.account
-    assert account is not None
-    line = (
-        f"{head}  read {account.read} = stored {account.stored} + duplicate {account.duplicate}"
-        f" + skipped {account.skipped} + rejected {account.rejected}"
-    )
-    if report.status == "failed":
-        line += f"\n  FAILED: {report.error} (next attempt after {report.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC)"
-    return line
-
-
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
 @with_appcontext
 def sources(as_json: bool) -> None:
     """Each configured source: its state, last success, last error, counts and cursor."""
+    from app.sync.runner import utc_text
     from app.sync.status import source_rows
 
     sessions = _ready()
@@ -208,13 +190,13 @@ def sources(as_json: bool) -> None:
         counts = row.counts or {}
         click.echo(f"{row.list_name}  {row.key}  ({row.kind})  {row.state}")
         if row.last_success_at:
-            click.echo(f"  last success {row.last_success_at:%Y-%m-%d %H:%M:%S} UTC")
+            click.echo(f"  last success {utc_text(row.last_success_at)}")
         if row.last_error:
-            click.echo(f"  last error {row.last_error_at:%Y-%m-%d %H:%M:%S} UTC: {row.last_error}")
+            click.echo(f"  last error {utc_text(row.last_error_at)}: {row.last_error}")
         if row.next_attempt_at:
             click.echo(
                 f"  {row.failures} failures in a row; next attempt after"
-                f" {row.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC"
+                f" {utc_text(row.next_attempt_at)}"
             )
         if counts:
             click.echo(

@@ -71,6 +71,23 @@ class SourceReport:
             "rejections": account.rejections,
         }
 
+    def describe(self) -> str:
+        """The pass for a terminal: the source's account, or why it failed."""
+        head = f"{self.list_name}  {self.key}"
+        if self.status == "waiting":
+            return f"{head}  waiting until {utc_text(self.next_attempt_at)} after: {self.error}"
+        account = self.account or Account()
+        line = (
+            f"{head}  read {account.read} = stored {account.stored}"
+            f" + duplicate {account.duplicate} + skipped {account.skipped}"
+            f" + rejected {account.rejected}"
+        )
+        if self.status == "failed":
+            line += (
+                f"\n  FAILED: {self.error} (next attempt after {utc_text(self.next_attempt_at)})"
+            )
+        return line
+
 
 class _SourceSink:
     """The Sink a puller writes into: the pass's ingestion and the source's row."""
@@ -242,3 +259,8 @@ def backoff(settings: Settings, failures: int) -> timedelta:
 def iso_utc(moment: datetime | None) -> str | None:
     """A stored (naive UTC) time for JSON output."""
     return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
+
+
+def utc_text(moment: datetime | None) -> str:
+    """A stored (naive UTC) time for people."""
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"
