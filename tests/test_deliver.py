@@ -81,7 +81,7 @@ def test_a_delivered_message_is_stored_threaded_and_searchable_on_return(
         rows["<reply-1@live.example.org>"].thread_id
         == rows["<proposal-1@live.example.org>"].thread_id
     )
-    assert rows["<reply-1@live.example.org>"].subject.startswith("Re: Proposal")
+    assert rows["<reply-1@live.example.org>"].subject.startswith("[Governance] Re: Proposal")
 
 
 def test_a_second_delivery_of_the_same_message_is_a_duplicate_and_succeeds(
