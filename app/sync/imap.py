@@ -15,6 +15,7 @@ import imaplib
 import io
 import os
 import re
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,7 +90,14 @@ def _connect(source: SourceSettings, sink: Sink) -> imaplib.IMAP4:
     for attempt in range(1, sink.retry.attempts + 1):
         try:
             if source.tls:
-                return imaplib.IMAP4_SSL(source.host, source.port, timeout=sink.retry.timeout)
+                # The default context verifies the server's certificate and name
+                # (imaplib's own default does not).
+                return imaplib.IMAP4_SSL(
+                    source.host,
+                    source.port,
+                    ssl_context=ssl.create_default_context(),
+                    timeout=sink.retry.timeout,
+                )
             return imaplib.IMAP4(source.host, source.port, timeout=sink.retry.timeout)
         except (OSError, imaplib.IMAP4.error) as exc:
             if attempt == sink.retry.attempts:
@@ -128,6 +136,8 @@ def _quoted(mailbox: str) -> str:
 
 def _text(value: object) -> str:
     """A server's answer or an exception as one line of text."""
+    if isinstance(value, BaseException) and len(value.args) == 1:
+        value = value.args[0]  # imaplib's errors hold the server's bytes
     if isinstance(value, list):
         value = b" ".join(v for v in value if isinstance(v, bytes))
     if isinstance(value, bytes):

@@ -244,7 +244,7 @@ def _record(
         row.failures += 1
         row.last_error, row.last_error_at = error, now
         row.next_attempt_at = now + backoff(settings, row.failures)
-        log.warning("%s: %s (next attempt after %s)", row.key, error, row.next_attempt_at)
+        log.warning("sync failed: %s (next attempt after %s)", error, row.next_attempt_at)
     if account.read == 0:
         # Passes that find nothing new leave no ingest run behind (a timer runs many).
         session.delete(ingestion.run)
