@@ -181,9 +181,8 @@ def test_the_password_comes_from_a_file_or_a_variable_that_must_exist(
     monkeypatch.delenv(PASSWORD_VARIABLE, raising=False)
     dovecot.deliver(message("proposal.eml"))
     unset = one_pass(following("", tmp_path / "a", dovecot))
-    assert unset.error == (
-        f"imap://archive@127.0.0.1:{dovecot.port}/INBOX: the variable {PASSWORD_VARIABLE} is not set"
-    )
+    key = f"imap://archive@127.0.0.1:{dovecot.port}/INBOX"
+    assert unset.error == f"{key}: the variable {PASSWORD_VARIABLE} is not set"
     secret = tmp_path / "imap-password"
     secret.write_text(PASSWORD + "\n")
     from_file = one_pass(
