@@ -24,6 +24,11 @@ class Site:
     cut: set[str] = field(default_factory=set)
     #: Whether ETag and Last-Modified are sent (and honoured).
     validators: bool = True
+    #: Paths answered 301 Moved Permanently, to the path given.
+    moved: dict[str, str] = field(default_factory=dict)
+    #: Close each connection after its answer without saying so, as a server does with a
+    #: kept-alive connection it finds idle too long.
+    drop_idle: bool = False
     #: (path with query, status) of every request, in order.
     log: list[tuple[str, int]] = field(default_factory=list)
     modified_at: dict[str, str] = field(default_factory=dict)
@@ -47,7 +52,9 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
             data = site.files.get(path)
-            if path in site.failing:
+            if path in site.moved:
+                self._answer(301, b"moved", {"Location": site.moved[path]})
+            elif path in site.failing:
                 self._answer(500, b"internal error")
             elif data is None:
                 self._answer(404, b"not found")
@@ -76,7 +83,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body[: len(body) // 2] if cut else body)
-            if cut:
+            if cut or site.drop_idle:
                 self.close_connection = True
 
         def log_message(self, format: str, *args: object) -> None:

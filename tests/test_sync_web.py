@@ -127,6 +127,7 @@ def test_a_pipermail_archive_is_followed_month_by_month(
     assert third.account is not None
     assert (third.account.read, third.account.stored, third.account.duplicate) == (3, 1, 2)
     assert hits(app, "ocarina") == ["<late-1@live.example.org>"]
+    assert app.test_client().get("/m/late-1@live.example.org").status_code == 200
     with app.extensions["quorum.sessionmaker"]() as session:
         late = session.scalars(
             select(Message).where(Message.message_id == "<late-1@live.example.org>")
@@ -155,6 +156,27 @@ def test_a_server_without_validators_costs_a_download_but_no_ingest(tmp_path: Pa
     assert served.statuses(ARCHIVE + "2026-November.txt") == [200, 200]
     # The same bytes as last time: the month is not read again.
     assert again.status == "ok" and again.account is not None and again.account.read == 0
+
+
+def test_an_archive_that_moved_and_a_server_that_drops_idle_connections(tmp_path: Path) -> None:
+    served = pipermail_site()
+    # The old address redirects (an archive moved to a new path, or to https) ...
+    served.moved["/old/governance/"] = ARCHIVE
+    # ... and the server closes every connection after one answer, unannounced: each kept-
+    # alive connection is found closed on the next request and replaced at once.
+    served.drop_idle = True
+    with serving(served) as base:
+        app = following(
+            "",
+            tmp_path / "home",
+            {"governance": [{"type": "pipermail", "url": base + "/old/governance/"}]},
+        )
+        [report] = one_pass(app)
+    assert report.status == "ok", report.error
+    assert stored_ids(app) == ALL_SIX
+    assert served.statuses("/old/governance/") == [301]
+    # The months are read relative to where the index was asked for.
+    assert served.statuses(ARCHIVE + "2026-November.txt") == [200]
 
 
 def test_a_failing_month_is_reported_backed_off_and_caught_up_later(

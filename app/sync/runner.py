@@ -27,7 +27,7 @@ from app.settings import Settings
 from app.source_settings import SourceSettings
 from app.store import OUTCOMES, Account
 from app.sync.errors import SyncError
-from app.sync.http import Retry
+from app.sync.http import HttpClient, Retry
 from app.sync.imap import pull_imap
 from app.sync.maildir import pull_maildir
 from app.sync.sink import Sink
@@ -90,7 +90,12 @@ class SourceReport:
 
 
 class _SourceSink:
-    """The Sink a puller writes into: the pass's ingestion and the source's row."""
+    """The Sink a puller writes into: the pass's ingestion and the source's row.
+
+    A cursor is set on the row only once every message it covers has been taken, and is
+    written by the next batch commit, together with the last of those messages (or with
+    later ones): the database never holds a cursor ahead of its mail. Batches run across
+    months and chunks as they do across files in `quorum ingest`."""
 
     def __init__(
         self,
@@ -107,17 +112,15 @@ class _SourceSink:
         self.limit = limit
         self.workdir = workdir
         self.retry = retry
+        self.http = HttpClient(retry)
 
     def take(self, raw_messages: Iterable[RawMessage], cursor: dict[str, Any]) -> None:
-        # Whole batches may commit while the messages are taken; the cursor is set only
-        # after the last of them is taken, and commits with the final batch.
         self.ingestion.add(raw_messages)
         self.row.cursor = cursor
-        self.ingestion.commit()
 
     def save_cursor(self, cursor: dict[str, Any]) -> None:
-        self.row.cursor = cursor
-        self.ingestion.session.commit()
+        if cursor != self.row.cursor:  # most months of most passes are unchanged
+            self.row.cursor = cursor
 
 
 def configured_sources(
@@ -211,17 +214,19 @@ def _run_puller(
         try:
             PULLERS[source.kind](source, dict(row.cursor or {}), sink)
         except SyncError as exc:
-            error = str(exc)
+            # The source failed, not Quorum: what it brought in before is whole (complete
+            # months, fetched chunks) and is stored with its cursor by ``finish``.
+            return str(exc)
         except Exception as exc:  # a pass must not stop the others: record it, go on
             log.exception("sync of %s failed", source.key)
-            error = f"{source.key}: {type(exc).__name__}: {exc}"
-        else:
-            return None
-    # Whatever was taken but not committed belongs to the failed step: it is read again
-    # next time, with the cursor that was not moved.
-    session.rollback()
-    ingestion.discard()
-    return error
+            # Quorum itself failed (the database, say): what was taken but not committed is
+            # dropped, and read again next time from the cursor that was not moved.
+            session.rollback()
+            ingestion.discard()
+            return f"{source.key}: {type(exc).__name__}: {exc}"
+        finally:
+            sink.http.close()
+    return None
 
 
 def _record(

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.sync.http import Retry
+from app.sync.http import HttpClient, Retry
 from ingest.records import RawMessage, SizeLimit
 
 
@@ -20,6 +20,8 @@ class Sink(Protocol):
     #: A private temporary folder for downloads, removed after the pass.
     workdir: Path
     retry: Retry
+    #: Downloads of this pass (one kept-alive connection per server).
+    http: HttpClient
 
     def take(self, raw_messages: Iterable[RawMessage], cursor: dict[str, Any]) -> None: ...
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from app.source_settings import SourceSettings
 from app.sync.errors import SyncError, Unreachable
-from app.sync.http import Download, fetch
+from app.sync.http import Download
 from app.sync.sink import Sink
 from ingest.records import RawMessage
 from ingest.sources.mbox import open_maybe_gzip, split_mbox
@@ -38,12 +38,14 @@ def pull_pipermail(source: SourceSettings, cursor: dict[str, Any], sink: Sink) -
     """One pass over a pipermail archive, oldest month first. A month the server refuses
     (a dead link, a damaged file) does not hold back the others: the pass goes on and
     fails at the end, naming it. An unreachable server ends the pass at once."""
-    index = fetch(source.url, sink.workdir, retry=sink.retry)
+    index = sink.http.fetch(source.url, sink.workdir)
     assert index.path is not None  # an unconditional request is never answered 304
     try:
         months = archive_months(index.path.read_bytes().decode("utf-8", "replace"))
     finally:
         index.path.unlink()
+    # The months are where the index was found, after any redirect (an archive moved).
+    base = index.url
     if not months:
         raise SyncError(f"{source.url}: no monthly archives linked (is this a pipermail index?)")
     seen: dict[str, Any] = dict(cursor.get("months", {}))
@@ -51,9 +53,9 @@ def pull_pipermail(source: SourceSettings, cursor: dict[str, Any], sink: Sink) -
     for month in months:
         try:
             if month.text_file is not None:
-                _pull_text_month(source, month, seen, sink)
+                _pull_text_month(base, month, seen, sink)
             else:
-                _pull_html_month(source, month, seen, sink)
+                _pull_html_month(base, month, seen, sink)
         except Unreachable:
             raise
         except SyncError as exc:
@@ -63,14 +65,12 @@ def pull_pipermail(source: SourceSettings, cursor: dict[str, Any], sink: Sink) -
         raise SyncError(failed[0] + more)
 
 
-def _pull_text_month(
-    source: SourceSettings, month: ArchiveMonth, seen: dict[str, Any], sink: Sink
-) -> None:
+def _pull_text_month(base: str, month: ArchiveMonth, seen: dict[str, Any], sink: Sink) -> None:
     assert month.text_file is not None
-    url = urllib.parse.urljoin(source.url, month.text_file)
+    url = urllib.parse.urljoin(base, month.text_file)
     before = seen.get(month.name, {})
     validators = before if before.get("file") == month.text_file else {}
-    download = fetch(url, sink.workdir, _validators(validators), sink.retry)
+    download = sink.http.fetch(url, sink.workdir, _validators(validators))
 
     def cursor_with(sha256: str | None) -> dict[str, Any]:
         seen[month.name] = {"file": month.text_file, **download.validators, "sha256": sha256}
@@ -79,15 +79,13 @@ def _pull_text_month(
     _ingest_file(download, url, validators.get("sha256"), cursor_with, sink)
 
 
-def _pull_html_month(
-    source: SourceSettings, month: ArchiveMonth, seen: dict[str, Any], sink: Sink
-) -> None:
+def _pull_html_month(base: str, month: ArchiveMonth, seen: dict[str, Any], sink: Sink) -> None:
     """A month without a text file: its thread.html, then every article it links, read as
     one pipermail HTML month folder (the thread index gives the parents)."""
-    month_url = urllib.parse.urljoin(source.url, f"{month.name}/")
+    month_url = urllib.parse.urljoin(base, f"{month.name}/")
     before = seen.get(month.name, {})
     validators = before if before.get("file") == "thread.html" else {}
-    index = fetch(month_url + "thread.html", sink.workdir, _validators(validators), sink.retry)
+    index = sink.http.fetch(month_url + "thread.html", sink.workdir, _validators(validators))
     if index.path is None or index.sha256 == validators.get("sha256"):
         if index.path is not None:
             index.path.unlink()
@@ -103,7 +101,7 @@ def _pull_html_month(
     try:
         shutil.move(index.path, folder / "thread.html")
         for article in month_articles((folder / "thread.html").read_text("utf-8", "replace")):
-            page = fetch(month_url + article, sink.workdir, retry=sink.retry)
+            page = sink.http.fetch(month_url + article, sink.workdir)
             assert page.path is not None
             shutil.move(page.path, folder / article)
         seen[month.name] = {"file": "thread.html", **index.validators, "sha256": index.sha256}
@@ -122,7 +120,7 @@ def pull_mbox_url(source: SourceSettings, cursor: dict[str, Any], sink: Sink) ->
     url = source.url.replace(SINCE, since)
     # The day before this pass started: mail that arrives during it is read again next time.
     next_since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
-    download = fetch(url, sink.workdir, _validators(cursor), sink.retry)
+    download = sink.http.fetch(url, sink.workdir, _validators(cursor))
 
     def cursor_with(sha256: str | None) -> dict[str, Any]:
         moved = {"since": next_since} if SINCE in source.url else {}
