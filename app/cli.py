@@ -105,6 +105,110 @@ def ingest(
 
 
 @main.command()
+@click.option("--list", "list_name", required=True, help="The list the message belongs to.")
+@with_appcontext
+def deliver(list_name: str) -> None:
+    """Store one message read from standard input (for a mail server's pipe or Mailman's
+    archiver hook). Exit 0 once it is accounted for (stored, duplicate, skipped or
+    quarantined), 75 when it could not be stored now: the mail server keeps it and retries."""
+    from app.delivery import EX_TEMPFAIL
+    from app.delivery import deliver as deliver_message
+
+    try:
+        account = deliver_message(_ready(), settings_of(current_app), sys.stdin.buffer, list_name)
+    except Exception as exc:  # whatever it is, the mail server must keep the message
+        click.echo(
+            f"quorum deliver: not stored, try again later: {type(exc).__name__}: {exc}", err=True
+        )
+        sys.exit(EX_TEMPFAIL)
+    outcome = next(o for o in ("stored", "duplicate", "skipped", "rejected") if getattr(account, o))
+    reason = f": {account.rejections[0]['reason']}" if account.rejections else ""
+    click.echo(f"{outcome} into {list_name.lower()}{reason}")
+
+
+@main.command()
+@click.option("--list", "list_name", help="Only this list's sources.")
+@click.option(
+    "--every",
+    "every",
+    help="Keep running: a pass every DURATION (30s, 15m, 1h, 1d), as a service does.",
+)
+@click.option("--force", is_flag=True, help="Also pull sources waiting after a failure.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source and pass.")
+@with_appcontext
+def sync(list_name: str | None, every: str | None, force: bool, as_json: bool) -> None:
+    """Pull new mail from the sources configured for each list (pipermail and mbox URLs,
+    IMAP, maildir) through the same ingest as `quorum ingest`. Exit 1 when a source
+    failed or is waiting after a failure."""
+    from app.sync.runner import configured_sources, sync_pass
+    from app.sync.schedule import parse_duration, run_every
+
+    settings = settings_of(current_app)
+    name = list_name.lower() if list_name else None
+    if not configured_sources(settings, name):
+        where = f"[[lists.{name}.sources]]" if name else "[[lists.NAME.sources]]"
+        click.echo(f"quorum sync: no sources configured (add {where} to the settings)", err=True)
+        sys.exit(2)
+    try:
+        interval = parse_duration(every) if every else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--every") from None
+    sessions = _ready()
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+
+    def one_pass() -> bool:
+        reports = sync_pass(sessions, settings, name, force=force)
+        for report in reports:
+            if as_json:
+                click.echo(json.dumps(report.as_dict(), sort_keys=True))
+            else:
+                click.echo(report.describe())
+        return all(r.status == "ok" for r in reports)
+
+    if interval is None:
+        sys.exit(0 if one_pass() else 1)
+    run_every(interval, one_pass)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source.")
+@with_appcontext
+def sources(as_json: bool) -> None:
+    """Each configured source: its state, last success, last error, counts and cursor."""
+    from app.sync.runner import utc_text
+    from app.sync.status import source_rows
+
+    sessions = _ready()
+    with sessions() as session:
+        rows = source_rows(session, settings_of(current_app))
+    if not rows:
+        click.echo("no sources configured (see [[lists.NAME.sources]] in the README)")
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row.as_dict(), sort_keys=True))
+            continue
+        counts = row.counts or {}
+        click.echo(f"{row.list_name}  {row.key}  ({row.kind})  {row.state}")
+        if row.last_success_at:
+            click.echo(f"  last success {utc_text(row.last_success_at)}")
+        if row.last_error:
+            click.echo(f"  last error {utc_text(row.last_error_at)}: {row.last_error}")
+        if row.next_attempt_at:
+            click.echo(
+                f"  {row.failures} failures in a row; next attempt after"
+                f" {utc_text(row.next_attempt_at)}"
+            )
+        if counts:
+            click.echo(
+                f"  read {counts['read']} = stored {counts['stored']} + duplicate"
+                f" {counts['duplicate']} + skipped {counts['skipped']} + rejected"
+                f" {counts['rejected']}"
+            )
+        if row.position:
+            click.echo(f"  at {row.position}")
+
+
+@main.command()
 @with_appcontext
 def reindex() -> None:
     """Rebuild the search index from the database and swap it in atomically (postgres

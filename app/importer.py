@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -74,67 +74,123 @@ def run_ingest(
     stance model is not applied (``quorum positions recompute`` derives them later; the
     stance model's own build ingests this way, before any model of its features exists)."""
     files, ignored = plan(paths, fmt)
-    account = Account(ignored_files=ignored)
     show_bar = sys.stderr.isatty() if progress is None else progress
-    batch_size = settings.ingest.batch_size
-    model = active_model(settings.home) if positions else None
-    # Messages over the limit are spilled beside the quarantine they will be moved into.
-    limit = SizeLimit(settings.ingest.max_message_bytes, settings.quarantine_dir)
-    # The postgres search backend writes each message's vector in its own transaction.
-    whoosh = settings.search.backend == "whoosh"
     with sessions() as session:
+        ingestion = Ingestion(
+            session, settings, [str(p) for p in paths], list_name, positions=positions
+        )
+        ingestion.account.ignored_files = ignored
+        bar = tqdm(total=len(files), unit="file", disable=not show_bar, dynamic_ncols=True)
+        try:
+            started = time.monotonic()
+            for done, (path, file_format) in enumerate(files, 1):
+                for _ in ingestion.feed(iter_archive(path, file_format, ingestion.limit)):
+                    bar.set_postfix(_rate(ingestion.read, started), refresh=False)
+                bar.update(1)
+                bar.set_postfix(_rate(ingestion.read, started))
+                if not show_bar:
+                    log.info(
+                        "%s: %d/%d files, %d messages read", path, done, len(files), ingestion.read
+                    )
+            ingestion.finish()
+        except BaseException:
+            ingestion.abandon()
+            raise
+        finally:
+            bar.close()
+    return ingestion.account
+
+
+class Ingestion:
+    """One ingest run over any stream of raw messages: archives on disk, a download, an
+    IMAP mailbox, one delivered message. Every caller goes through here, so mail from any
+    source is accounted, threaded, given positions and indexed the same way.
+
+    Batches run across calls to ``feed``: a folder of single-message files commits as
+    rarely as one big mbox does. A batch is also committed once its messages reach the size
+    limit in bytes: however many large messages an archive holds, memory holds about one's
+    worth. ``commit`` ends a batch early, for a caller that records how far it got (a sync
+    cursor) only once what it read is stored."""
+
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        paths: list[str],
+        list_name: str | None,
+        positions: bool = True,
+    ) -> None:
+        self.session = session
+        self.account = Account()
+        self.batch_size = settings.ingest.batch_size
+        # Checked before anything is written: a damaged model stops the run at once.
+        self.model = active_model(settings.home) if positions else None
+        # Messages over the limit are spilled beside the quarantine they will be moved into.
+        self.limit = SizeLimit(settings.ingest.max_message_bytes, settings.quarantine_dir)
+        # The postgres search backend writes each message's vector in its own transaction.
+        whoosh = settings.search.backend == "whoosh"
         if whoosh:
             catch_up_index(session, settings.index_dir)
-        run = IngestRun(paths=[str(p) for p in paths], list_name=list_name)
-        session.add(run)
+        self.run = IngestRun(paths=paths, list_name=list_name)
+        session.add(self.run)
         session.commit()
-        store = BatchStore(
+        self.store = BatchStore(
             session,
             settings.quarantine_dir,
             list_name,
             settings.ingest.subject_window_days,
-            run_id=run.id,
+            run_id=self.run.id,
             lists=settings.lists,
         )
-        index = PendingIndex(settings.index_dir if whoosh else None, settings.ingest.index_every)
-        bar = tqdm(total=len(files), unit="file", disable=not show_bar, dynamic_ncols=True)
-        try:
-            # Batches run across files: a folder of single-message files commits as rarely
-            # as one big mbox does.
-            # A batch is also committed once its messages reach the size limit in bytes:
-            # however many large messages an archive holds, memory holds about one's worth.
-            batch: list[Outcome] = []
-            batch_bytes = read = 0
-            started = time.monotonic()
-            for done, (path, file_format) in enumerate(files, 1):
-                for outcome in outcomes_of(iter_archive(path, file_format, limit)):
-                    read += 1
-                    batch.append(outcome)
-                    batch_bytes += len(outcome.raw.data)
-                    if len(batch) >= batch_size or batch_bytes >= limit.max_bytes:
-                        index.add(
-                            session,
-                            _commit_batch(session, store, model, batch, account, run),
-                            len(batch),
-                        )
-                        batch, batch_bytes = [], 0
-                        bar.set_postfix(_rate(read, started), refresh=False)
-                bar.update(1)
-                bar.set_postfix(_rate(read, started))
-                if not show_bar:
-                    log.info("%s: %d/%d files, %d messages read", path, done, len(files), read)
-            index.add(
-                session, _commit_batch(session, store, model, batch, account, run), len(batch)
-            )
-            index.flush(session)
-        except BaseException:
-            index.stop()
-            raise
-        finally:
-            bar.close()
-        run.finished_at = run.indexed_at = utcnow()
-        session.commit()
-    return account
+        self.index = PendingIndex(
+            settings.index_dir if whoosh else None, settings.ingest.index_every
+        )
+        self.batch: list[Outcome] = []
+        self.batch_bytes = 0
+        self.read = 0
+
+    def feed(self, raw_messages: Iterable[RawMessage]) -> Iterator[None]:
+        """Take each message in turn (yielding after each, for a progress bar); a full
+        batch is committed on the way. Nothing is stored until the generator is run."""
+        for outcome in outcomes_of(iter(raw_messages)):
+            self.read += 1
+            self.batch.append(outcome)
+            self.batch_bytes += len(outcome.raw.data)
+            if len(self.batch) >= self.batch_size or self.batch_bytes >= self.limit.max_bytes:
+                self.commit()
+            yield None
+
+    def add(self, raw_messages: Iterable[RawMessage]) -> None:
+        """``feed`` without the progress: take every message."""
+        for _ in self.feed(raw_messages):
+            pass
+
+    def commit(self) -> None:
+        """Store the pending batch now: once this returns, every message taken so far is
+        in the database (its index documents follow at ``finish``)."""
+        self.index.add(
+            self.session,
+            _commit_batch(self.session, self.store, self.model, self.batch, self.account, self.run),
+            len(self.batch),
+        )
+        self.batch, self.batch_bytes = [], 0
+
+    def discard(self) -> None:
+        """Forget the messages taken since the last commit (the step that took them
+        failed, and will be read again): they are neither stored nor counted."""
+        self.batch, self.batch_bytes = [], 0
+
+    def finish(self) -> Account:
+        """Store what is pending and return once it is searchable."""
+        self.commit()
+        self.index.flush(self.session)
+        self.run.finished_at = self.run.indexed_at = utcnow()
+        self.session.commit()
+        return self.account
+
+    def abandon(self) -> None:
+        """The run is failing: stop background indexing (the next ingest catches up)."""
+        self.index.stop()
 
 
 class PendingIndex:

@@ -19,6 +19,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_lists": frozenset({"admin"}),
     "view_audit": frozenset({"admin"}),
     "view_model": frozenset({"admin"}),
+    "view_sources": frozenset({"admin"}),
 }
 assert all(roles <= set(ROLES) for roles in PERMISSIONS.values())
 

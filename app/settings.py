@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.source_settings import SourceSettings, SourceSettingsError, parse_sources
 from ingest.records import DEFAULT_MAX_MESSAGE_BYTES
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
@@ -63,6 +64,22 @@ class WebSettings:
     page_cache_max_page_bytes: int = 2 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class SyncSettings:
+    """How `quorum sync` treats servers that fail (see app.sync)."""
+
+    #: Attempts of one request (network errors, timeouts, 5xx answers) within a pass...
+    attempts: int = 3
+    #: ...waiting this many seconds after the first failure, twice as long after each next.
+    retry_wait_seconds: float = 2.0
+    #: A request that waits longer for the server than this fails.
+    timeout_seconds: float = 60.0
+    #: A source whose pass failed is left alone this long, doubled after each further
+    #: failure up to the maximum: a broken source is reported, not hammered.
+    backoff_seconds: int = 60
+    max_backoff_seconds: int = 6 * 3600
+
+
 VISIBILITIES = ("public", "private")
 SEARCH_BACKENDS = ("whoosh", "postgres")
 #: A PostgreSQL text-search configuration's name, optionally schema-qualified.
@@ -81,6 +98,8 @@ class ListSettings:
     #: The PostgreSQL text-search configuration (language) its messages are searched with
     #: by the postgres search backend: "english", "french", "simple"…
     search_config: str = "english"
+    #: Where its mail comes from, for `quorum sync` (see app.source_settings).
+    sources: tuple[SourceSettings, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +114,7 @@ class Settings:
     search: SearchSettings = field(default_factory=SearchSettings)
     web: WebSettings = field(default_factory=WebSettings)
     lists: dict[str, ListSettings] = field(default_factory=dict)
+    sync: SyncSettings = field(default_factory=SyncSettings)
 
     @property
     def production(self) -> bool:
@@ -140,10 +160,14 @@ def _list_settings(raw: dict[str, Any], config_path: Path) -> dict[str, ListSett
         where = f"[lists.{name}] in {config_path}"
         if name != name.lower():
             raise SettingsError(f"{where}: list names are lower case ({name.lower()!r})")
-        unknown = set(table) - {"visibility", "accept_list_id", "search_config"}
+        unknown = set(table) - {"visibility", "accept_list_id", "search_config", "sources"}
         if unknown:
             raise SettingsError(f"{where}: unknown settings {', '.join(sorted(unknown))}")
-        declared = ListSettings(**table)
+        try:
+            sources = parse_sources(table.get("sources", []), name, config_path)
+        except SourceSettingsError as exc:
+            raise SettingsError(str(exc)) from None
+        declared = ListSettings(**{**table, "sources": sources})
         if declared.visibility not in VISIBILITIES:
             raise SettingsError(f"{where}: visibility must be 'public' or 'private'")
         if not isinstance(declared.accept_list_id, bool):
@@ -180,6 +204,8 @@ def load_settings(
     web_raw = raw.pop("web", {})
     web = web_raw if isinstance(web_raw, WebSettings) else WebSettings(**web_raw)
     lists = _list_settings(raw.pop("lists", {}), config_path)
+    sync_raw = raw.pop("sync", {})
+    sync = sync_raw if isinstance(sync_raw, SyncSettings) else SyncSettings(**sync_raw)
     known = {"env", "home", "database_url", "secret_key", "public_base_url"}
     unknown = set(raw) - known
     if unknown:
@@ -195,6 +221,7 @@ def load_settings(
         search=search,
         web=web,
         lists=lists,
+        sync=sync,
     )
     if settings.public_base_url and not settings.public_base_url.startswith(
         ("http://", "https://")

@@ -23,6 +23,7 @@ from app.models.governance import (
 from app.models.ingest_log import IngestRun, Rejection
 from app.models.positions import STANCES, Position, PositionOverride
 from app.models.search import SearchDocument
+from app.models.sources import Source
 
 __all__ = [
     "DECISION_STATUSES",
@@ -45,6 +46,7 @@ __all__ = [
     "PositionOverride",
     "Rejection",
     "SearchDocument",
+    "Source",
     "Tag",
     "Thread",
     "User",

@@ -33,6 +33,7 @@ def register_web(app: Flask) -> None:
 
     from app.web import (
         admin_lists,
+        admin_sources,
         auth,
         browse,
         decisions,
@@ -56,6 +57,7 @@ def register_web(app: Flask) -> None:
         staff.bp,
         review.bp,
         admin_lists.bp,
+        admin_sources.bp,
         search_page.bp,
     ):
         app.register_blueprint(blueprint)

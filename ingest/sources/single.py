@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from ingest.records import DEFAULT_LIMIT, RawMessage, SizeLimit
 from ingest.sources.bounded import read_bounded
-from ingest.sources.mbox import open_maybe_gzip
+from ingest.sources.mbox import is_separator, open_maybe_gzip
 
 
 def is_maildir(path: Path) -> bool:
@@ -30,3 +31,23 @@ def iter_maildir(
         for file in sorted((path / sub).iterdir()):
             if file.is_file() and not file.name.startswith("."):
                 yield from iter_eml(file, list_hint, limit)
+
+
+def read_delivered(
+    fh: BinaryIO, source: str, list_hint: str | None = None, limit: SizeLimit = DEFAULT_LIMIT
+) -> RawMessage:
+    """One message handed over on a stream by a mail server (a pipe) or an archiver hook.
+    Some deliver it with an mbox envelope line first ("From sender date", as Postfix's
+    pipe F flag and procmail do): that line is the envelope, not a header of the mail."""
+    data, spilled = read_bounded(fh, limit)
+    first, newline, rest = data.partition(b"\n")
+    if newline and is_separator(first + newline, rest.partition(b"\n")[0] + b"\n"):
+        return RawMessage(
+            data=rest,
+            source=source,
+            offset=0,
+            envelope=first.rstrip(b"\r"),
+            list_hint=list_hint,
+            spilled=spilled,
+        )
+    return RawMessage(data=data, source=source, offset=0, list_hint=list_hint, spilled=spilled)
