@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,30 @@ def _list_settings(raw: dict[str, Any], config_path: Path) -> dict[str, ListSett
     return lists
 
 
+#: The top-level keys of a settings file, each with what its value becomes.
+_TOP_LEVEL: dict[str, Callable[[Any], Any]] = {
+    "env": str,
+    "home": Path,
+    "database_url": str,
+    "secret_key": str,
+    "public_base_url": str,
+}
+#: The ``[name]`` tables of a settings file, each read into its dataclass.
+_SECTIONS: dict[str, type] = {
+    "ingest": IngestSettings,
+    "api": ApiSettings,
+    "search": SearchSettings,
+    "web": WebSettings,
+    "sync": SyncSettings,
+}
+
+
+def _section(table: Any, kind: type) -> Any:
+    """One ``[name]`` table as its dataclass; the keys it leaves out keep the field
+    defaults. An override may give the dataclass itself."""
+    return table if isinstance(table, kind) else kind(**table)
+
+
 def load_settings(
     overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
 ) -> Settings:
@@ -195,34 +220,15 @@ def load_settings(
             raw[key] = env[var]
     raw.update(overrides or {})
 
-    ingest_raw = raw.pop("ingest", {})
-    ingest = ingest_raw if isinstance(ingest_raw, IngestSettings) else IngestSettings(**ingest_raw)
-    api_raw = raw.pop("api", {})
-    api = api_raw if isinstance(api_raw, ApiSettings) else ApiSettings(**api_raw)
-    search_raw = raw.pop("search", {})
-    search = search_raw if isinstance(search_raw, SearchSettings) else SearchSettings(**search_raw)
-    web_raw = raw.pop("web", {})
-    web = web_raw if isinstance(web_raw, WebSettings) else WebSettings(**web_raw)
-    lists = _list_settings(raw.pop("lists", {}), config_path)
-    sync_raw = raw.pop("sync", {})
-    sync = sync_raw if isinstance(sync_raw, SyncSettings) else SyncSettings(**sync_raw)
-    known = {"env", "home", "database_url", "secret_key", "public_base_url"}
+    known = set(_TOP_LEVEL) | set(_SECTIONS) | {"lists"}
     unknown = set(raw) - known
     if unknown:
         raise SettingsError(f"unknown settings in {config_path}: {', '.join(sorted(unknown))}")
-    settings = Settings(
-        env=str(raw.get("env", "development")),
-        home=Path(raw.get("home", "./var")),
-        database_url=str(raw.get("database_url", "")),
-        secret_key=str(raw.get("secret_key", "")),
-        public_base_url=str(raw.get("public_base_url", "")),
-        ingest=ingest,
-        api=api,
-        search=search,
-        web=web,
-        lists=lists,
-        sync=sync,
-    )
+    # Only the keys given are passed on: every default is the dataclass field's, once.
+    top = {key: convert(raw[key]) for key, convert in _TOP_LEVEL.items() if key in raw}
+    sections = {name: _section(raw.get(name, {}), kind) for name, kind in _SECTIONS.items()}
+    lists = _list_settings(raw.get("lists", {}), config_path)
+    settings = Settings(**top, **sections, lists=lists)
     if settings.public_base_url and not settings.public_base_url.startswith(
         ("http://", "https://")
     ):
