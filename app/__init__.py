@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from app.db import make_engine, make_sessionmaker
+from app import db
 from app.secret_key import home_secret_key
 from app.settings import Settings, load_settings
 
@@ -30,9 +30,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     )
     if not settings.database_url:
         settings.home.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.sqlalchemy_url)
-    app.extensions["quorum.engine"] = engine
-    app.extensions["quorum.sessionmaker"] = make_sessionmaker(engine)
+    db.init_app(app, db.make_engine(settings.sqlalchemy_url))
 
     if settings.search.backend == "postgres":
         from app.search.pg_documents import keep_vectors_in_step

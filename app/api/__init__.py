@@ -1,7 +1,7 @@
 """The JSON API under /api/v1/: the archive, positions, search, decisions and tags for
 researchers and integrators, with an OpenAPI 3.1 document describing exactly that.
 
-Reads follow the pages' visibility rules (app.web.access); writes go through the same
+Reads follow the pages' visibility rules (app.access); writes go through the same
 domain services and role table as the web forms (app.governance, app.permissions).
 """
 

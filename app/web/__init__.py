@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, abort, current_app, g, render_template, request
-from sqlalchemy.orm import Session, sessionmaker
+from flask import Flask, Response, abort, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from app.web.numbers import BoundedInteger
+from app.numbers import BoundedInteger
 
 log = logging.getLogger(__name__)
 
@@ -17,15 +16,6 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
-
-
-def db_session() -> Session:
-    """The request's session, opened on first use and closed when the request ends."""
-    if "db" not in g:
-        sessions: sessionmaker[Session] = current_app.extensions["quorum.sessionmaker"]
-        g.db = sessions()
-    session: Session = g.db
-    return session
 
 
 def register_web(app: Flask) -> None:
@@ -84,12 +74,6 @@ def register_web(app: Flask) -> None:
         for key, value in (*request.args.items(multi=True), *request.form.items(multi=True)):
             if "\x00" in key or "\x00" in value:
                 abort(400)
-
-    @app.teardown_appcontext
-    def _close_session(_exc: BaseException | None) -> None:
-        session = g.pop("db", None)
-        if session is not None:
-            session.close()
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> tuple[str, int] | Response:
