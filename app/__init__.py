@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from app import db
+from app.numbers import BoundedInteger
 from app.secret_key import home_secret_key
 from app.settings import Settings, load_settings
 
@@ -41,9 +43,20 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
         keep_index_in_step(app.extensions["quorum.sessionmaker"], settings.index_dir)
 
+    # Here rather than at the top: the web app and the API read their settings through
+    # `settings_of` below.
+    from app.api import register_api
+    from app.responses import init_responses
     from app.web import register_web
 
+    # Before any route is added: rules bind their converters when they are registered.
+    app.url_map.converters.update(int=BoundedInteger, id=BoundedInteger)
+    # Every form that changes something carries a CSRF token; the token-authenticated API
+    # is exempt.
+    csrf = CSRFProtect(app)
     register_web(app)
+    register_api(app, csrf)
+    init_responses(app)
     return app
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app import settings_of
 from app.access import StaffUser
 from app.api.problems import Problem, is_api_path
-from app.api.tokens import user_for_token
+from app.api_tokens import user_for_token
 from app.db import db_session
 from app.models import DecisionEvent, utcnow
 from app.permissions import allowed
