@@ -7,6 +7,8 @@ no reference at all; it is recomputed whenever a better candidate arrives. A thr
 by the Message-ID of its root, which may be a *ghost*: an id that replies name but that is
 not (yet) archived. When a message arrives, every thread that was waiting on it is
 recomputed, so ingesting the same mail in any order gives the same threads.
+
+A thread is read in reply order (`readable_entries`), the same for its page and the API.
 """
 
 from __future__ import annotations
