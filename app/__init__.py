@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
-from app.db import make_engine, make_sessionmaker
+from app import db
+from app.numbers import BoundedInteger
 from app.secret_key import home_secret_key
 from app.settings import Settings, load_settings
 
@@ -30,9 +32,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     )
     if not settings.database_url:
         settings.home.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.sqlalchemy_url)
-    app.extensions["quorum.engine"] = engine
-    app.extensions["quorum.sessionmaker"] = make_sessionmaker(engine)
+    db.init_app(app, db.make_engine(settings.sqlalchemy_url))
 
     if settings.search.backend == "postgres":
         from app.search.pg_documents import keep_vectors_in_step
@@ -43,9 +43,20 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
 
         keep_index_in_step(app.extensions["quorum.sessionmaker"], settings.index_dir)
 
+    # Here rather than at the top: the web app and the API read their settings through
+    # `settings_of` below.
+    from app.api import register_api
+    from app.responses import init_responses
     from app.web import register_web
 
+    # Before any route is added: rules bind their converters when they are registered.
+    app.url_map.converters.update(int=BoundedInteger, id=BoundedInteger)
+    # Every form that changes something carries a CSRF token; the token-authenticated API
+    # is exempt.
+    csrf = CSRFProtect(app)
     register_web(app)
+    register_api(app, csrf)
+    init_responses(app)
     return app
 
 

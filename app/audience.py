@@ -4,7 +4,7 @@ whether staff are named to them.
 Side doors leak what the front door guards: a decision's history naming a private thread, a
 participant's page showing the name they used on a private list. So what is shown around
 the archive (decisions, participants' names) is decided here, once, for an audience that
-the web and the API build from the signed-in reader (``app.web.access.reader``) and that
+the web and the API build from the signed-in reader (``app.access.reader``) and that
 exports take as PUBLIC.
 """
 

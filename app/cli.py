@@ -459,7 +459,7 @@ def users_token(name: str, label: str) -> None:
     """Issue an API token for a user and print it once: only its hash is stored."""
     from sqlalchemy import select
 
-    from app.api.tokens import issue_token
+    from app.api_tokens import issue_token
     from app.governance import ValidationError
     from app.models import User
 

@@ -1,5 +1,6 @@
-"""The database connection: one engine per app, SQLite tuned for a single writer, and
-Alembic upgrades run from code so every command can bring the schema up to date."""
+"""The database connection: one engine per app, SQLite tuned for a single writer, Alembic
+upgrades run from code so every command can bring the schema up to date, and the
+request-scoped session the web pages and the API both read through."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +39,27 @@ def make_engine(url: str) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use and closed when the request ends."""
+    if "db" not in g:
+        sessions: sessionmaker[Session] = current_app.extensions["quorum.sessionmaker"]
+        g.db = sessions()
+    session: Session = g.db
+    return session
+
+
+def init_app(app: Flask, engine: Engine) -> None:
+    """Give `app` its engine and sessions, and close each request's session when it ends."""
+    app.extensions["quorum.engine"] = engine
+    app.extensions["quorum.sessionmaker"] = make_sessionmaker(engine)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()
 
 
 def alembic_config(engine: Engine) -> Config:

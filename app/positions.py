@@ -424,7 +424,7 @@ def thread_positions(
     one, else their newest decisive machine position (support, oppose, concern, or an
     explicit abstention or withdrawal), else their newest position of any kind.
 
-    For `audience` (e.g. app.web.access.reader()), the positions of messages they may not
+    For `audience` (e.g. app.access.reader()), the positions of messages they may not
     read are left out (their evidence quotes them), and participants are named as they
     may see them (app.audience.participant_names)."""
     rows = session.execute(

@@ -7,6 +7,8 @@ no reference at all; it is recomputed whenever a better candidate arrives. A thr
 by the Message-ID of its root, which may be a *ghost*: an id that replies name but that is
 not (yet) archived. When a message arrives, every thread that was waiting on it is
 recomputed, so ingesting the same mail in any order gives the same threads.
+
+A thread is read in reply order (`readable_entries`), the same for its page and the API.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from app.access import visible_messages
 from app.models import (
     DecisionLink,
     Message,
@@ -379,3 +382,44 @@ def _thread_subjects(session: Session, threads: list[Thread]) -> dict[int, str]:
         ):
             subjects[thread_id] = shown_subject(subject, hidden)
     return subjects
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    message: Message
+    depth: int
+
+
+def reply_order(messages: list[Message]) -> list[Entry]:
+    """Messages depth-first in reply order, siblings by date. A message whose parent is not
+    archived (or hidden) starts a branch at depth 0; one caught in a reference loop still
+    shows, at the end."""
+    by_id = {m.message_id: m for m in messages}
+    children: dict[str | None, list[Message]] = {}
+    for message in messages:
+        parent = message.parent_message_id
+        if parent not in by_id or parent == message.message_id:
+            parent = None
+        children.setdefault(parent, []).append(message)
+    ordered: list[Entry] = []
+    seen: set[int] = set()
+    stack = [(m, 0) for m in reversed(children.get(None, []))]
+    while stack:
+        message, depth = stack.pop()
+        if message.id in seen:
+            continue
+        seen.add(message.id)
+        ordered.append(Entry(message, depth))
+        stack.extend((c, depth + 1) for c in reversed(children.get(message.message_id, [])))
+    ordered.extend(Entry(m, 0) for m in messages if m.id not in seen)
+    return ordered
+
+
+def readable_entries(session: Session, thread_id: int) -> list[Entry]:
+    """The thread's messages this reader may see, in reply order (page and API alike)."""
+    messages = session.scalars(
+        select(Message)
+        .where(Message.thread_id == thread_id, visible_messages())
+        .order_by(Message.date_utc, Message.id)
+    ).all()
+    return reply_order(list(messages))

@@ -54,3 +54,14 @@ def synthetic_message_id(data: bytes) -> str:
     """A stable id for a message that has none: the same bytes always give the same id."""
     digest = hashlib.sha256(data).hexdigest()[:32]
     return f"<{digest}@synthetic.quorum.invalid>"
+
+
+def bracketed(message_id: str) -> str:
+    """Message-IDs in URLs may come with or without their angle brackets."""
+    message_id = message_id.strip()
+    return message_id if message_id.startswith("<") else f"<{message_id}>"
+
+
+def url_key(message_id: str) -> str:
+    """A Message-ID as URLs spell it: without its angle brackets."""
+    return message_id.strip("<>")

@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from app import create_app
 from app.api.openapi import document
-from app.api.tokens import issue_token
+from app.api_tokens import issue_token
 from app.db import upgrade
 from app.models import MailingList, Message, User
 from tests.conftest import EXAMPLES, fresh_database, run_cli

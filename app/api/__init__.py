@@ -1,13 +1,14 @@
 """The JSON API under /api/v1/: the archive, positions, search, decisions and tags for
 researchers and integrators, with an OpenAPI 3.1 document describing exactly that.
 
-Reads follow the pages' visibility rules (app.web.access); writes go through the same
+Reads follow the pages' visibility rules (app.access); writes go through the same
 domain services and role table as the web forms (app.governance, app.permissions).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, request
+from flask_wtf.csrf import CSRFProtect
 
 from app.api.identity import init_identity, token_user
 from app.api.problems import Problem, from_problem
@@ -43,12 +44,13 @@ def _cors_and_vary(response: Response) -> Response:
     return response
 
 
-def register_api(app: Flask) -> None:
+def register_api(app: Flask, csrf: CSRFProtect) -> None:
+    """The API's routes, answered with tokens rather than the session cookie, and so exempt
+    from `csrf` (which the web's forms need). Registered after the web app: tokens join
+    its Flask-Login identity (app.access rules then apply to both alike)."""
     from app.api import archive, decisions, docs, positions, search  # noqa: F401 (routes)
-    from app.api.tokens_page import bp as tokens_page
 
     app.register_blueprint(bp)
-    app.register_blueprint(tokens_page)
     app.register_error_handler(Problem, from_problem)
-    app.extensions["quorum.csrf"].exempt(bp)
+    csrf.exempt(bp)
     init_identity(app)

@@ -10,16 +10,16 @@ from flask import Response, jsonify, request
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.access import readable_list, readable_list_filter, reader, visible_messages
 from app.api import bp, params
 from app.api import serializers as out
 from app.api.pagination import Key, Page, keyset_page
 from app.api.problems import Problem
 from app.audience import participant_names
+from app.db import db_session
 from app.models import MailingList, Message, Participant, Tag, Thread, thread_tags
-from app.web import db_session
-from app.web.access import readable_list, readable_list_filter, reader, visible_messages
-from app.web.browse import bracketed
-from app.web.threads_view import readable_entries
+from app.threads import readable_entries
+from ingest.message_ids import bracketed
 
 #: Stands in for a missing date in sort keys, which must never be null.
 NO_DATE = datetime(1, 1, 1)

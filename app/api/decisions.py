@@ -10,12 +10,14 @@ from flask import Response, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.access import readable_list_filter, reader
 from app.api import bp, params
 from app.api import serializers as out
 from app.api.archive import listing, not_found, readable_thread, thread_tags_of
 from app.api.identity import require
 from app.api.pagination import Key, keyset_page
 from app.api.writes import Field, committed, json_body
+from app.db import db_session
 from app.exports import decision_record
 from app.governance import (
     DecisionFields,
@@ -38,9 +40,7 @@ from app.models import (
     decision_tags,
     thread_tags,
 )
-from app.web import db_session
-from app.web.access import readable_list_filter, reader
-from app.web.browse import bracketed
+from ingest.message_ids import bracketed
 
 TAG_FIELD = Field("strings", 'Tags, e.g. ["interop", "defcore"].', max_length=50)
 DECISION_FIELDS = {

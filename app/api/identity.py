@@ -10,12 +10,12 @@ from flask import Flask, current_app, g, request
 from sqlalchemy import func, select
 
 from app import settings_of
+from app.access import StaffUser
 from app.api.problems import Problem, is_api_path
-from app.api.tokens import user_for_token
+from app.api_tokens import user_for_token
+from app.db import db_session
 from app.models import DecisionEvent, utcnow
 from app.permissions import allowed
-from app.web import db_session
-from app.web.auth import StaffUser
 
 _CHALLENGE = 'Bearer realm="quorum"'
 _UNSET = object()
@@ -91,7 +91,7 @@ def _check_rate(user: StaffUser) -> None:
 
 def init_identity(app: Flask) -> None:
     """Tokens authenticate API requests for Flask-Login too, so the web's read rules
-    (app.web.access) apply to token holders unchanged."""
+    (app.access) apply to token holders unchanged."""
 
     @app.login_manager.request_loader  # type: ignore[attr-defined]
     def _from_token(_request: object) -> StaffUser | None:

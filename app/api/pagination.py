@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.api import params
 from app.api.problems import Problem
-from app.web.numbers import MAX_ID
+from app.numbers import MAX_ID
 
 
 @dataclass(frozen=True)

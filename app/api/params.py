@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import request
 
 from app.api.problems import Problem
-from app.web.numbers import MAX_ID, whole_number
+from app.numbers import MAX_ID, whole_number
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

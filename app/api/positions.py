@@ -9,18 +9,18 @@ from typing import Any
 from flask import Response, jsonify
 from sqlalchemy import select
 
+from app.access import readable_list_filter, reader, visible_messages
 from app.api import bp, params
 from app.api.archive import listing, not_found, readable_list_id, readable_thread
 from app.api.identity import require
 from app.api.pagination import Key, keyset_page
 from app.api.writes import Field, committed, json_body
 from app.audience import participant_names
+from app.db import db_session
 from app.governance import ValidationError, correct_position
 from app.models import STANCES, MailingList, Message, Participant, Position, Thread
 from app.positions import ParticipantPosition, tally, thread_positions
-from app.web import db_session
-from app.web.access import readable_list_filter, reader, visible_messages
-from app.web.browse import bracketed
+from ingest.message_ids import bracketed
 
 CORRECTION_FIELDS = {
     "stance": Field("string", "The participant's stance.", choices=STANCES),

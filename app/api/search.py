@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, url_for
 
+from app.access import readable_names
 from app.api import bp, params
 from app.api.pagination import Page, decode, encode
 from app.api.problems import Problem
 from app.search import Hit, index_of, search
 from app.search.results import MAX_PER_PAGE, SORTS
-from app.web.access import readable_names
-from app.web.browse import url_key
+from ingest.message_ids import url_key
 
 DEFAULT_PER_PAGE = 20
 MAX_QUERY = 1000

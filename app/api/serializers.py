@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import url_for
 
+from app.access import shown_address
 from app.exports import message_record
 from app.models import MailingList, Message, Participant, Thread
-from app.web.access import shown_address
-from app.web.browse import url_key
+from ingest.message_ids import url_key
 from ingest.segments import segment_body
 
 

@@ -1,53 +1,29 @@
-"""The web app's blueprints, request-scoped database sessions, error pages and security
-headers."""
+"""The web app: its blueprints, template filters and staff sign-in. It stands beside the JSON
+API (app.api), neither importing the other; app.create_app registers both."""
 
 from __future__ import annotations
 
-import logging
+from flask import Flask
 
-from flask import Flask, Response, abort, current_app, g, render_template, request
-from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.exceptions import HTTPException
-
-from app.web.numbers import BoundedInteger
-
-log = logging.getLogger(__name__)
-
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+from app.web import (
+    admin_lists,
+    admin_sources,
+    auth,
+    browse,
+    decisions,
+    feeds,
+    filters,
+    messages,
+    people,
+    review,
+    search_page,
+    staff,
+    tokens_page,
 )
 
 
-def db_session() -> Session:
-    """The request's session, opened on first use and closed when the request ends."""
-    if "db" not in g:
-        sessions: sessionmaker[Session] = current_app.extensions["quorum.sessionmaker"]
-        g.db = sessions()
-    session: Session = g.db
-    return session
-
-
 def register_web(app: Flask) -> None:
-    from flask_wtf.csrf import CSRFProtect
-
-    from app.web import (
-        admin_lists,
-        admin_sources,
-        auth,
-        browse,
-        decisions,
-        feeds,
-        filters,
-        messages,
-        people,
-        review,
-        search_page,
-        staff,
-    )
-
-    # Before any route is added: rules bind their converters when they are registered.
-    app.url_map.converters.update(int=BoundedInteger, id=BoundedInteger)
+    """The pages, their filters and staff sign-in (which the API's tokens then join)."""
     for blueprint in (
         browse.bp,
         messages.bp,
@@ -59,58 +35,8 @@ def register_web(app: Flask) -> None:
         admin_lists.bp,
         admin_sources.bp,
         search_page.bp,
+        tokens_page.bp,
     ):
         app.register_blueprint(blueprint)
     filters.register(app)
     auth.init_login(app)
-    # Every form that changes something carries a CSRF token (token-authenticated API
-    # blueprints exempt themselves).
-    app.extensions["quorum.csrf"] = CSRFProtect(app)
-
-    from app.api import register_api
-    from app.api.problems import from_http_exception, is_api_path, problem_response
-
-    register_api(app)
-
-    @app.before_request
-    def _refuse_nul() -> None:
-        """Nothing is named with a NUL, and PostgreSQL cannot even look one up: a NUL in
-        the path names nothing (404), one in a query string or a form is no value any page
-        takes (400). The API checks its own parameters and answers with problems."""
-        if is_api_path(request.path):
-            return
-        if "\x00" in request.path:
-            abort(404)
-        for key, value in (*request.args.items(multi=True), *request.form.items(multi=True)):
-            if "\x00" in key or "\x00" in value:
-                abort(400)
-
-    @app.teardown_appcontext
-    def _close_session(_exc: BaseException | None) -> None:
-        session = g.pop("db", None)
-        if session is not None:
-            session.close()
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[str, int] | Response:
-        if is_api_path(request.path):
-            return from_http_exception(error)
-        code = error.code or 500
-        template = f"errors/{code}.html" if code in (404, 410) else "errors/generic.html"
-        return render_template(template, error=error), code
-
-    @app.errorhandler(Exception)
-    def _server_error(error: Exception) -> tuple[str, int] | Response:
-        # Never a traceback for the reader; the log has it for the operator.
-        log.exception("unhandled error on %s", request.path, exc_info=error)
-        if is_api_path(request.path):
-            return problem_response(500)
-        return render_template("errors/500.html"), 500
-
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response

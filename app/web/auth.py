@@ -5,7 +5,6 @@ what a signed-in user sees out of caches."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,14 +20,14 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login import LoginManager, current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
+from app.access import StaffUser, can, current_role
 from app.accounts import Throttled, end_sessions, sign_in
+from app.db import db_session
 from app.models import User
-from app.permissions import allowed
-from app.web import db_session
 
 bp = Blueprint("auth", __name__)
 
@@ -38,24 +37,6 @@ GENERATION_KEY = "quorum_generation"
 #: cannot be made up): such a browser is spared the account-wide sign-in throttle.
 KNOWN_BROWSER_COOKIE = "quorum_known_browser"
 KNOWN_BROWSER_DAYS = 365
-
-
-@dataclass(frozen=True)
-class StaffUser(UserMixin):  # type: ignore[misc]
-    id: int
-    name: str
-    role: str
-
-    def get_id(self) -> str:
-        return str(self.id)
-
-
-def current_role() -> str | None:
-    return current_user.role if getattr(current_user, "is_authenticated", False) else None
-
-
-def can(action: str) -> bool:
-    return allowed(current_role(), action)
 
 
 def current_user_id() -> int | None:

@@ -11,6 +11,8 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from app.access import can, readable_list, readable_list_filter, reader, visible_messages
+from app.db import db_session
 from app.discussions import Discussion, active_discussions, people_per_thread, recent_threads
 from app.models import (
     Decision,
@@ -22,15 +24,13 @@ from app.models import (
     Thread,
     thread_tags,
 )
+from app.numbers import query_number
 from app.positions import tally, thread_positions
-from app.web import db_session
-from app.web.access import readable_list, readable_list_filter, reader, visible_messages
-from app.web.auth import can
+from app.threads import readable_entries, reply_order
 from app.web.charts import bars, timeline
 from app.web.forms import CorrectionForm
-from app.web.numbers import query_number
 from app.web.page_cache import cached_page
-from app.web.threads_view import readable_entries, reply_order
+from ingest.message_ids import bracketed, url_key
 
 bp = Blueprint("browse", __name__)
 
@@ -44,16 +44,6 @@ def listing_view() -> str:
     """Which listing of threads a page shows: the ranked "active discussions" (the default)
     or the plain newest-first listing (`?view=newest`)."""
     return "newest" if request.args.get("view") == "newest" else "active"
-
-
-def bracketed(message_id: str) -> str:
-    """Message-IDs in URLs may come with or without their angle brackets."""
-    message_id = message_id.strip()
-    return message_id if message_id.startswith("<") else f"<{message_id}>"
-
-
-def url_key(message_id: str) -> str:
-    return message_id.strip("<>")
 
 
 def month_counts(session: Session, list_ids: list[int]) -> dict[int, dict[tuple[int, int], int]]:

@@ -20,8 +20,10 @@ from sqlalchemy import extract, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from app.access import readable_names, reader
 from app.audience import announcement, decision_history, decision_links
 from app.csv_export import csv_text
+from app.db import db_session
 from app.exports import decision_record
 from app.governance import (
     DecisionFields,
@@ -38,13 +40,11 @@ from app.models import (
     Message,
     Tag,
 )
-from app.web import db_session
-from app.web.access import readable_names, reader
+from app.numbers import query_number
 from app.web.auth import current_user_id, requires
 from app.web.charts import timeline
 from app.web.feeds import absolute_url_for, atom_response, rfc3339
 from app.web.forms import ActionForm, DecisionForm
-from app.web.numbers import query_number
 from app.web.page_cache import cached_page
 
 bp = Blueprint("decisions", __name__)

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import settings_of
+from app.access import readable_list, visible_messages
+from app.db import db_session
 from app.models import Message, Thread
-from app.web import db_session
-from app.web.access import readable_list, visible_messages
-from app.web.browse import readable_thread, url_key
+from app.web.browse import readable_thread
 from app.web.page_cache import cached_page
+from ingest.message_ids import url_key
 
 bp = Blueprint("feeds", __name__)
 

@@ -6,9 +6,9 @@ from datetime import datetime
 
 from flask import Flask
 
+from app.access import shown_address
 from app.exports import local_date
 from app.models import Message
-from app.web.access import shown_address
 from app.web.markdown import render_markdown
 from app.web.rendering import Block, body_blocks
 from ingest.subjects import strip_list_tag

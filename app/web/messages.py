@@ -10,13 +10,13 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from app.access import can, readable_list, readable_list_filter
+from app.db import db_session
 from app.models import DecisionLink, MailingList, Message, Thread
 from app.store import decompress
-from app.web import db_session
-from app.web.access import readable_list, readable_list_filter
-from app.web.auth import can
-from app.web.browse import bracketed, readable_thread, url_key
+from app.web.browse import readable_thread
 from app.web.page_cache import cached_page
+from ingest.message_ids import bracketed, url_key
 
 bp = Blueprint("messages", __name__)
 

@@ -27,9 +27,9 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from app import settings_of
+from app.access import current_role
+from app.db import db_session
 from app.models import DecisionEvent, MailingList, Message, Position
-from app.web import db_session
-from app.web.auth import current_role
 
 Page = tuple[bytes, int, str]  # body, status, content type
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from sqlalchemy import extract, func, select
 
+from app.access import readable_list_filter, reader, visible_messages
 from app.audience import participant_names
+from app.db import db_session
 from app.models import MailingList, Message, Participant, Position, Thread
-from app.web import db_session
-from app.web.access import readable_list_filter, reader, visible_messages
 from app.web.browse import last_twelve
 from app.web.charts import bars
 from app.web.page_cache import cached_page

@@ -27,8 +27,11 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from app import settings_of
+from app.access import reader
+from app.db import db_session
 from app.governance import ValidationError, confirm_position, correct_position
 from app.models import MailingList, Message, Thread
+from app.numbers import MAX_ID, query_number, whole_number
 from app.position_review import LOW_CONFIDENCE, review_queue
 from app.positions import (
     SHIPPED_MODEL,
@@ -37,12 +40,10 @@ from app.positions import (
     tally,
     thread_positions,
 )
-from app.web import db_session
-from app.web.access import reader
 from app.web.auth import current_user_id, requires
-from app.web.browse import readable_thread, url_key
+from app.web.browse import readable_thread
 from app.web.forms import CorrectionForm
-from app.web.numbers import MAX_ID, query_number, whole_number
+from ingest.message_ids import url_key
 
 bp = Blueprint("review", __name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
+from app.access import readable_names
+from app.numbers import query_number
 from app.search import index_of, search
-from app.web.access import readable_names
-from app.web.numbers import query_number
 from app.web.page_cache import cached_page
 
 bp = Blueprint("search", __name__)

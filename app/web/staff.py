@@ -10,7 +10,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from app.access import can, readable_list_filter
 from app.accounts import create_user, update_user
+from app.db import db_session
 from app.governance import (
     ValidationError,
     link_decision,
@@ -29,13 +31,12 @@ from app.models import (
     User,
     thread_tags,
 )
-from app.web import db_session
-from app.web.access import readable_list_filter
+from app.numbers import query_number
 from app.web.auth import current_user_id, requires
-from app.web.browse import readable_thread, url_key
+from app.web.browse import readable_thread
 from app.web.forms import ActionForm, LinkForm, TagsForm, UserForm, UserUpdateForm
 from app.web.messages import readable_copies
-from app.web.numbers import query_number
+from ingest.message_ids import url_key
 
 bp = Blueprint("staff", __name__)
 
@@ -154,8 +155,6 @@ def message_action(message_id: str, action: str) -> Response:
             elif action == "restore":
                 set_hidden(session, message, False, form.note.data or "", current_user_id())
             elif action == "purge":
-                from app.web.auth import can
-
                 if not can("purge_messages"):
                     abort(403)
                 purge(session, message, form.note.data or "", current_user_id())

@@ -1,21 +1,45 @@
-"""Who may read what. Read is public, write is staff: private lists, and messages hidden on
-request, are invisible to anyone without access — every page asks here, none decides alone."""
+"""Who is reading and what they may read. Read is public, write is staff: private lists, and
+messages hidden on request, are invisible to anyone without access — every page and every
+API answer asks here, none decides alone."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort
+from flask_login import UserMixin, current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audience import Audience
+from app.db import db_session
 from app.models import MailingList, Message
+from app.permissions import allowed
 from ingest.addresses import obfuscate
+
+
+@dataclass(frozen=True)
+class StaffUser(UserMixin):  # type: ignore[misc]
+    """A signed-in staff member, from a session cookie (the web) or a token (the API)."""
+
+    id: int
+    name: str
+    role: str
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+def current_role() -> str | None:
+    return current_user.role if getattr(current_user, "is_authenticated", False) else None
+
+
+def can(action: str) -> bool:
+    return allowed(current_role(), action)
 
 
 def can_read_private() -> bool:
     """Whether the current reader may see private lists (any staff role)."""
-    from app.web.auth import can
-
     return can("read_private")
 
 
@@ -39,8 +63,6 @@ def readable_list(session: Session, name: str) -> MailingList:
 def visible_messages():  # type: ignore[no-untyped-def]
     """A SQL condition: messages not hidden on request — except for staff who may hide and
     restore them, and so must see them (marked as hidden)."""
-    from app.web.auth import can
-
     if can("hide_messages"):
         return Message.id.is_not(None)
     return Message.hidden.is_(False)
@@ -57,8 +79,6 @@ def readable_names() -> set[str] | None:
     then keeps to public lists by itself)."""
     if not can_read_private():
         return None
-    from app.web import db_session
-
     return set(db_session().scalars(select(MailingList.name)))
 
 

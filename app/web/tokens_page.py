@@ -10,9 +10,9 @@ from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
-from app.api.tokens import issue_token, revoke_token, tokens_of
+from app.api_tokens import issue_token, revoke_token, tokens_of
+from app.db import db_session
 from app.models import ApiToken, User
-from app.web import db_session
 from app.web.auth import current_user_id, requires
 from app.web.forms import ActionForm
 

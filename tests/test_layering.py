@@ -1,0 +1,67 @@
+"""The web app and the JSON API stand side by side: neither package imports the other, so
+each can be read, changed and tested on its own (what both need lives in app/)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(root: Path, path: Path) -> set[str]:
+    """Every module `path` imports, wherever the import statement stands, spelled absolutely
+    (relative imports resolved against its package under `root`)."""
+    package = ".".join(path.relative_to(root).parts[:-1])
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def crossings(root: Path, package: str, forbidden: str) -> list[str]:
+    """Each import of `forbidden` (or a module in it) by a module of `package` under `root`."""
+    return sorted(
+        f"{path.relative_to(root).as_posix()} imports {module}"
+        for path in (root / package.replace(".", "/")).rglob("*.py")
+        for module in imported_modules(root, path)
+        if module == forbidden or module.startswith(f"{forbidden}.")
+    )
+
+
+@pytest.mark.parametrize(("package", "forbidden"), [("app.api", "app.web"), ("app.web", "app.api")])
+def test_the_api_and_the_web_app_import_nothing_from_each_other(
+    package: str, forbidden: str
+) -> None:
+    assert crossings(ROOT, package, forbidden) == []
+
+
+def test_an_import_across_the_line_is_found_in_every_spelling(tmp_path: Path) -> None:
+    """Absolute and relative, at the top or hidden inside a function."""
+    api = tmp_path / "app" / "api"
+    api.mkdir(parents=True)
+    (api / "__init__.py").write_text("from ..web.numbers import MAX_ID\n", encoding="utf-8")
+    (api / "views.py").write_text(
+        "import json\nfrom app.db import db_session\n\n\n"
+        "def view():\n    from app.web import auth\n    import app.web.browse\n"
+        "    from .. import web\n",
+        encoding="utf-8",
+    )
+    assert crossings(tmp_path, "app.api", "app.web") == [
+        "app/api/__init__.py imports app.web.numbers",
+        "app/api/__init__.py imports app.web.numbers.MAX_ID",
+        "app/api/views.py imports app.web",
+        "app/api/views.py imports app.web.auth",
+        "app/api/views.py imports app.web.browse",
+    ]
