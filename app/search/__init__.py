@@ -12,6 +12,8 @@ every web node.
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,17 +59,16 @@ def search(
 ) -> SearchResults:
     """Search the archive as a given reader may see it, on either backend: see
     ``app.search.results.search`` for the arguments and the results."""
-    options = {
-        "page": page,
-        "per_page": per_page,
-        "sort": sort,
-        "group_by_thread": group_by_thread,
-        "visible_lists": visible_lists,
-        "include_hidden": include_hidden,
-    }
-    if isinstance(backend, PostgresSearch):
-        return backend.search(query, **options)  # type: ignore[arg-type]
-    return whoosh_search(backend, query, **options)  # type: ignore[arg-type]
+    run = backend.search if isinstance(backend, PostgresSearch) else partial(whoosh_search, backend)
+    return run(
+        query,
+        page=page,
+        per_page=per_page,
+        sort=sort,
+        group_by_thread=group_by_thread,
+        visible_lists=visible_lists,
+        include_hidden=include_hidden,
+    )
 
 
 def index_of(app: Flask) -> SearchBackend:
