@@ -128,9 +128,8 @@ class Ingestion:
         # Messages over the limit are spilled beside the quarantine they will be moved into.
         self.limit = SizeLimit(settings.ingest.max_message_bytes, settings.quarantine_dir)
         # The postgres search backend writes each message's vector in its own transaction.
-        whoosh = settings.search.backend == "whoosh"
-        if whoosh:
-            catch_up_index(session, settings.index_dir)
+        index_dir = settings.index_dir if settings.search.backend == "whoosh" else None
+        catch_up(session, self.model, index_dir)
         self.run = IngestRun(paths=paths, list_name=list_name)
         session.add(self.run)
         session.commit()
@@ -142,9 +141,7 @@ class Ingestion:
             run_id=self.run.id,
             lists=settings.lists,
         )
-        self.index = PendingIndex(
-            settings.index_dir if whoosh else None, settings.ingest.index_every
-        )
+        self.stale = StaleThreads(self.model, index_dir, settings.ingest.index_every)
         self.batch: list[Outcome] = []
         self.batch_bytes = 0
         self.read = 0
@@ -167,10 +164,10 @@ class Ingestion:
 
     def commit(self) -> None:
         """Store the pending batch now: once this returns, every message taken so far is
-        in the database (its index documents follow at ``finish``)."""
-        self.index.add(
+        in the database (its positions and index documents follow at ``finish``)."""
+        self.stale.add(
             self.session,
-            _commit_batch(self.session, self.store, self.model, self.batch, self.account, self.run),
+            _commit_batch(self.session, self.store, self.batch, self.account, self.run),
             len(self.batch),
         )
         self.batch, self.batch_bytes = [], 0
@@ -183,26 +180,32 @@ class Ingestion:
     def finish(self) -> Account:
         """Store what is pending and return once it is searchable."""
         self.commit()
-        self.index.flush(self.session)
+        self.stale.flush(self.session)
         self.run.finished_at = self.run.indexed_at = utcnow()
         self.session.commit()
         return self.account
 
     def abandon(self) -> None:
         """The run is failing: stop background indexing (the next ingest catches up)."""
-        self.index.stop()
+        self.stale.stop()
 
 
-class PendingIndex:
-    """Threads whose index documents are stale, written out every `every` messages.
+class StaleThreads:
+    """Threads whose derived data (positions, then index documents) is behind their
+    messages, brought up to date every `every` messages and at the end of the run.
 
-    Each index commit writes a segment, so one update per few thousand messages costs far
-    less than one per batch. A run that gets that far hands its updates to a background
-    indexer and goes on storing while they are written (two cores do the work of one); a
-    shorter run indexes once, at the end, in this process. What is pending when a run is
-    killed is caught up by the next ingest (see ``catch_up_index``)."""
+    Deriving per step rather than per batch does each touched thread's work once however
+    many batches added to it, and keeps the batches, the part that must be atomic, to
+    storing. Positions come first because index documents carry them. Each index update
+    writes a segment, so one per few thousand messages costs far less than one per batch.
+    A run that gets that far hands its index updates to a background indexer and goes on
+    storing while they are written (two cores do the work of one); a shorter run indexes
+    once, at the end, in this process. What is stale when a run is killed is caught up by
+    the next ingest (see ``catch_up``)."""
 
-    def __init__(self, index_dir: Path | None, every: int) -> None:
+    def __init__(self, model: StanceModel | None, index_dir: Path | None, every: int) -> None:
+        #: None: positions are not derived in this run (``--no-positions``).
+        self.model = model
         #: None: there is no index to keep (the postgres backend).
         self.index_dir = index_dir
         self.every = every
@@ -211,20 +214,22 @@ class PendingIndex:
         self.worker: BackgroundIndexer | None = None
 
     def add(self, session: Session, threads: set[int], messages: int) -> None:
-        if self.index_dir is None:
-            return
         self.threads |= threads
         self.messages += messages
         if self.messages >= self.every:
-            if self.worker is None:
-                engine = session.get_bind()
-                assert isinstance(engine, Engine)
-                self.worker = BackgroundIndexer(engine, self.index_dir)
-            self.worker.submit(self.threads)
+            _derive_positions(session, self.model, self.threads)
+            if self.index_dir is not None:
+                if self.worker is None:
+                    engine = session.get_bind()
+                    assert isinstance(engine, Engine)
+                    self.worker = BackgroundIndexer(engine, self.index_dir)
+                self.worker.submit(self.threads)
             self.threads, self.messages = set(), 0
 
     def flush(self, session: Session) -> None:
-        """Index what is pending and return once the index has everything added so far."""
+        """Bring what is pending up to date and return once the index has everything added
+        so far."""
+        _derive_positions(session, self.model, self.threads)
         if self.worker is not None:
             if self.threads:
                 self.worker.submit(self.threads)
@@ -241,22 +246,35 @@ class PendingIndex:
             self.worker = None
 
 
-def catch_up_index(session: Session, index_dir: Path) -> None:
-    """Index the threads of runs that stopped before their index caught up (killed)."""
+def _derive_positions(session: Session, model: StanceModel | None, threads: set[int]) -> None:
+    """The positions of every message of ``threads``, in a transaction of their own."""
+    if model is not None and threads:
+        derive_positions(session, threads, model)
+        session.commit()
+
+
+def catch_up(session: Session, model: StanceModel | None, index_dir: Path | None) -> None:
+    """Derive the positions and index the threads of runs that stopped before their
+    derived data caught up (killed, or failing)."""
     stale = list(session.scalars(select(IngestRun).where(IngestRun.indexed_at.is_(None))))
     if not stale:
         return
-    threads = set(
-        session.scalars(
+    threads = {
+        thread
+        for thread in session.scalars(
             select(Message.thread_id)
             .where(Message.ingest_run_id.in_([r.id for r in stale]))
-            .where(Message.thread_id.is_not(None))
             .distinct()
         )
-    )
+        if thread is not None
+    }
     if threads:
-        log.info("indexing %d threads left by %d interrupted ingest runs", len(threads), len(stale))
-        index_threads(session, index_dir, threads)  # type: ignore[arg-type]
+        log.info(
+            "bringing %d threads left by %d interrupted runs up to date", len(threads), len(stale)
+        )
+        _derive_positions(session, model, threads)
+        if index_dir is not None:
+            index_threads(session, index_dir, threads)
     for run in stale:
         run.indexed_at = utcnow()
     session.commit()
@@ -269,21 +287,14 @@ def _rate(read: int, started: float) -> dict[str, str]:
 
 
 def _commit_batch(
-    session: Session,
-    store: BatchStore,
-    model: StanceModel | None,
-    batch: list[Outcome],
-    account: Account,
-    run: IngestRun,
+    session: Session, store: BatchStore, batch: list[Outcome], account: Account, run: IngestRun
 ) -> set[int]:
-    """One atomic step: the batch's messages, threads, positions and the run's counts.
-    Returns the threads it touched, whose index documents are now stale."""
+    """One atomic step: the batch's messages, threads and the run's counts. Returns the
+    threads it touched, whose positions and index documents are now stale."""
     if not batch:
         return set()
     try:
         touched = store.store(batch, account)
-        if model is not None:
-            derive_positions(session, touched, model)
         for key in ("read", "stored", "duplicate", "skipped", "rejected"):
             setattr(run, key, getattr(account, key))
         run.per_file = {k: dict(v) for k, v in account.per_file.items()}

@@ -100,14 +100,13 @@ def twisted_months(archive: Path) -> list[Path]:
 
 
 def without_derived_data() -> None:
-    """Make the ingest skip the positions and search-index hooks of each batch."""
+    """Make the ingest skip its derived data: positions and search index."""
 
     def skip(*_args: object, **_kwargs: object) -> None:
         return None
 
-    importer.derive_positions = skip  # type: ignore[assignment]
-    importer.PendingIndex.add = skip  # type: ignore[method-assign]
-    importer.PendingIndex.flush = skip  # type: ignore[method-assign]
+    importer.StaleThreads.add = skip  # type: ignore[method-assign]
+    importer.StaleThreads.flush = skip  # type: ignore[method-assign]
 
 
 def _cpu_seconds() -> tuple[float, float]:

@@ -1,6 +1,6 @@
-"""Ingest keeps the search index in step, in few large updates written by a background
-process while the ingest goes on, and an interrupted run's threads are indexed by the next
-ingest."""
+"""Ingest keeps positions and the search index in step, in few large updates (the index's
+written by a background process while the ingest goes on), and an interrupted run's threads
+are brought up to date by the next ingest."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from typing import ClassVar
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import create_app, importer
 from app.db import upgrade
-from app.models import IngestRun
+from app.models import IngestRun, Position
 from app.search import index_of, search
 from app.search.background import BackgroundIndexer
 from tests.conftest import EXAMPLES, run_cli
+from tests.test_search import mail
 from tests.test_search_index import mbox
 
 
@@ -46,11 +47,11 @@ def test_an_interrupted_runs_threads_are_indexed_by_the_next_ingest(
 ) -> None:
     run_cli(sqlite_app, "ingest", str(one_message(tmp_path / "a.mbox", "a", "alpha")))
 
-    def killed(self: importer.PendingIndex, session: object) -> None:
+    def killed(self: importer.StaleThreads, session: object) -> None:
         raise KeyboardInterrupt  # the process dies after committing, before indexing
 
     with monkeypatch.context() as patch:
-        patch.setattr(importer.PendingIndex, "flush", killed)
+        patch.setattr(importer.StaleThreads, "flush", killed)
         interrupted = run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
         assert interrupted.exit_code != 0
     assert found(sqlite_app, "supportive") == 0  # stored, not yet indexed
@@ -135,11 +136,11 @@ def test_a_run_that_fails_while_the_background_process_indexes_is_caught_up(
     recorded: list[RecordingIndexer],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def killed(self: importer.PendingIndex, session: object) -> None:
+    def killed(self: importer.StaleThreads, session: object) -> None:
         raise KeyboardInterrupt  # Ctrl-C after the last batch, before the index caught up
 
     with monkeypatch.context() as patch:
-        patch.setattr(importer.PendingIndex, "flush", killed)
+        patch.setattr(importer.StaleThreads, "flush", killed)
         interrupted = run_cli(
             index_every_10, "ingest", str(mbox(tmp_path / "a.mbox", 43)), "--list", "l"
         )
@@ -152,3 +153,61 @@ def test_a_run_that_fails_while_the_background_process_indexes_is_caught_up(
     run_cli(index_every_10, "ingest", str(one_message(tmp_path / "b.mbox", "b", "beta")))
     assert search(index_of(index_every_10), "common").total == 43
     assert all(run.indexed_at is not None for run in runs(index_every_10))
+
+
+def one_thread(path: Path, count: int) -> Path:
+    """A proposal and `count - 1` replies to it, one minute apart."""
+    path.write_text(
+        "\n".join(
+            mail(
+                f"<t{i}@thread.example.org>",
+                f"Writer {i % 4} <w{i % 4}@thread.example.org>",
+                "Re: Plan" if i else "Plan",
+                f"Wed, 5 Feb 2014 10:{i:02d}:00 +0000",
+                f"Reply {i}: sounds good to me." if i else "Shall we adopt the plan?",
+                reply_to="<t0@thread.example.org>" if i else None,
+            )
+            for i in range(count)
+        )
+    )
+    return path
+
+
+def positions(app: Flask) -> int:
+    with app.extensions["quorum.sessionmaker"]() as session:
+        return session.scalar(select(func.count()).select_from(Position)) or 0
+
+
+def test_a_threads_positions_are_derived_once_per_index_step_not_once_per_batch(
+    index_every_10: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    derived: list[set[int]] = []
+    real = importer.derive_positions
+
+    def recording(session: object, thread_ids: Iterable[int], model: object) -> int:
+        derived.append(set(thread_ids))
+        return real(session, thread_ids, model)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "derive_positions", recording)
+    result = run_cli(index_every_10, "ingest", str(one_thread(tmp_path / "t.mbox", 20)))
+    assert result.exit_code == 0, result.output
+    # Four batches of five added to the thread; it was derived at 10 messages and at the end.
+    assert len(derived) == 2 and len(derived[0] | derived[1]) == 1
+    assert positions(index_every_10) == 20
+
+
+def test_an_interrupted_runs_positions_are_derived_by_the_next_ingest(
+    index_every_10: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def killed(self: importer.StaleThreads, session: object) -> None:
+        raise KeyboardInterrupt  # the process dies after committing, before deriving
+
+    with monkeypatch.context() as patch:
+        patch.setattr(importer.StaleThreads, "flush", killed)
+        interrupted = run_cli(index_every_10, "ingest", str(one_thread(tmp_path / "t.mbox", 8)))
+        assert interrupted.exit_code != 0
+    assert positions(index_every_10) == 0  # stored, not yet derived
+
+    run_cli(index_every_10, "ingest", str(one_message(tmp_path / "b.mbox", "b", "beta")))
+    assert positions(index_every_10) == 9
+    assert search(index_of(index_every_10), "stance:support").total >= 1

@@ -44,7 +44,7 @@ def running(pid: int) -> bool:
 def test_the_child_indexes_committed_threads_with_its_own_connection(
     sqlite_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.importer.PendingIndex.flush", lambda self, session: None)
+    monkeypatch.setattr("app.importer.StaleThreads.flush", lambda self, session: None)
     run_cli(sqlite_app, "ingest", str(mbox(tmp_path / "a.mbox", 4)), "--list", "load")
     assert search(index_of(sqlite_app), "common").total == 0  # stored, not indexed
 
