@@ -114,6 +114,18 @@ _AFFIRMATION = re.compile(
     r"\W*(?:agreed|seconded|absolutely|exactly|definitely|indeed|ditto|same here)\b"
     r"(?!\s+(?:on|to|that|with|not)\b)"
 )
+#: One of these occurs in every affirmation: most texts hold none, and skip the check of
+#: each sentence's opening.
+_AFFIRMATION_WORDS = (
+    "agreed",
+    "seconded",
+    "absolutely",
+    "exactly",
+    "definitely",
+    "indeed",
+    "ditto",
+    "same here",
+)
 _OPPOSE = _cues(
     r"i (?:don't|do not|can't|cannot) (?:really )?(?:support|like)",
     r"i (?:strongly )?(?:object|oppose)",
@@ -281,10 +293,13 @@ def _sentence_cues(segment: Segment) -> list[_Cue]:
             index = bisect_right(starts, m.start()) - 1
             if index >= 0 and m.end() <= sentences[index][1]:
                 found.setdefault(index, []).append((rank, kind, tag, m))
-    for index, (start, end) in enumerate(sentences):
-        affirmation = _AFFIRMATION.match(text, start, end)
-        if affirmation:
-            found.setdefault(index, []).append((len(_FAMILIES), "support", "agree", affirmation))
+    if any(word in text for word in _AFFIRMATION_WORDS):
+        for index, (start, end) in enumerate(sentences):
+            affirmation = _AFFIRMATION.match(text, start, end)
+            if affirmation:
+                found.setdefault(index, []).append(
+                    (len(_FAMILIES), "support", "agree", affirmation)
+                )
     cues: list[_Cue] = []
     for index in sorted(found):
         start, end = sentences[index]

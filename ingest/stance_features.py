@@ -23,6 +23,7 @@ import itertools
 import math
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ingest.stance import Stance
@@ -83,11 +84,14 @@ def ngram_names(prefix: str, text: str) -> list[str]:
 
 def hashed(names: list[str]) -> list[int]:
     """The indices of distinct feature names in the hashed space."""
-    return sorted({_index(name) for name in names})
+    return sorted(set(_indices(set(names))))
 
 
-def _index(name: str) -> int:
-    return zlib.crc32(name.encode()) & (DIMENSIONS - 1)
+def _indices(names: Iterable[str]) -> list[int]:
+    """Each name's index in the hashed space. One comprehension, not a call per name:
+    a message has hundreds of names, and positions are derived for every message."""
+    crc32, mask = zlib.crc32, DIMENSIONS - 1
+    return [crc32(name.encode()) & mask for name in names]
 
 
 def _ngrams(prefix: str, tokens: list[str]) -> list[str]:
@@ -181,6 +185,5 @@ def _add_block(vector: dict[int, float], names: list[str], weight: float) -> Non
     if not unique:
         return
     value = weight / math.sqrt(len(unique))
-    for name in unique:
-        index = _index(name)
+    for index in _indices(unique):
         vector[index] = vector.get(index, 0.0) + value
