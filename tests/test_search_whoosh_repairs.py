@@ -1,5 +1,5 @@
-"""Reading a memory-mapped index copies nothing but what is read (see
-app.search.whoosh_repairs)."""
+"""Reading a memory-mapped index copies nothing but what is read, and field lengths are
+read once per column (see app.search.whoosh_repairs)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
-from whoosh.fields import STORED, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.qparser import QueryParser
 
+from app.search import whoosh_repairs
 from app.search.store import open_generation
 from app.search.whoosh_repairs import MappedFile
 
@@ -65,3 +66,32 @@ def test_searching_a_mapped_index_does_not_copy_it_into_memory(tmp_path: Path) -
 
     assert len(found) == 3
     assert peak < segment_files / 10  # Whoosh's BytesIO copied the stored fields' whole file
+
+
+class NoMoreReads:
+    """A file that must not be read again."""
+
+    def get(self, position: int, length: int) -> bytes:
+        raise AssertionError("the length column was read again")
+
+
+def test_field_lengths_are_whooshs_own_read_once_per_column(tmp_path: Path) -> None:
+    schema = Schema(key=ID(stored=True), body=TEXT(), title=TEXT())
+    index = whoosh_index.create_in(str(tmp_path), schema)
+    writer = index.writer()
+    words = random.Random(7)
+    for n in range(300):
+        body = " ".join(words.choice(("reactor", "deferred", "protocol")) for _ in range(n % 40))
+        writer.add_document(key=str(n), body=body, **({"title": "plan"} if n % 3 else {}))
+    writer.commit()
+    repaired, original = index.reader()._perdoc, index.reader()._perdoc
+    whoosh_own = whoosh_repairs.WHOOSH_DOC_FIELD_LENGTH
+    for field in ("body", "title", "key"):  # `key` has no lengths: the default answers
+        for docnum in range(300):
+            expected = whoosh_own(original, docnum, field, default=-1)
+            assert repaired.doc_field_length(docnum, field, default=-1) == expected
+
+    repaired._readers["_body_len"]._dbfile = NoMoreReads()
+    assert [repaired.doc_field_length(n, "body") for n in range(300)] == [
+        whoosh_own(original, n, "body") for n in range(300)
+    ]
