@@ -21,8 +21,7 @@ from app.discussions import CANDIDATES_PER_ENTRY
 from app.models import Message
 from app.web.browse import HOME_DISCUSSIONS
 from ingest.subjects import run_key
-from tests.conftest import run_cli
-from tests.staff import signed_in
+from tests.helpers import run_cli, signed_in
 
 DEBATE = "Should we drop Python 2 support?"
 LOGO = "Logo vote"

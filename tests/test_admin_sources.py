@@ -7,8 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from app.sync.runner import sync_pass
-from tests.conftest import FIXTURES, build_app
-from tests.staff import signed_in
+from tests.helpers import FIXTURES, build_app, signed_in
 
 
 def test_admins_see_each_source_its_health_and_counts(database_url: str, tmp_path: Path) -> None:

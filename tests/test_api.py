@@ -15,8 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from app.models import ApiToken, DecisionEvent, MailingList, Message, User
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import csrf_token, make_user, signed_in
+from tests.helpers import EXAMPLES, csrf_token, make_user, run_cli, signed_in
 
 TROY = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"
 THIERRY = "<52F2296B.6040304@openstack.org>"

@@ -20,8 +20,7 @@ from app.api.openapi import document
 from app.api_tokens import issue_token
 from app.db import upgrade
 from app.models import MailingList, Message, User
-from tests.conftest import EXAMPLES, fresh_database, run_cli
-from tests.staff import make_user
+from tests.helpers import EXAMPLES, fresh_database, make_user, run_cli
 
 #: Examples per operation: enough to reach every parameter's edge cases, bounded so that
 #: the whole fuzz run stays well under two minutes on two cores.

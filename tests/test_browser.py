@@ -12,8 +12,7 @@ from sqlalchemy import select, update
 from app.models import Message, Position
 from app.search import rebuild
 from tests.browsers import BROWSER_MARKS, chromium, serving, shot
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import PASSWORD, make_user
+from tests.helpers import EXAMPLES, PASSWORD, make_user, run_cli
 
 pytestmark = BROWSER_MARKS
 

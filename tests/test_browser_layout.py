@@ -20,8 +20,7 @@ from app.governance import set_thread_tags
 from app.models import Message, Thread
 from app.search import rebuild
 from tests.browsers import BROWSER_MARKS, SHOTS, chromium, serving, shot
-from tests.conftest import EXAMPLES, FIXTURES, build_app, run_cli
-from tests.staff import PASSWORD, make_user
+from tests.helpers import EXAMPLES, FIXTURES, PASSWORD, build_app, make_user, run_cli
 
 pytestmark = BROWSER_MARKS
 

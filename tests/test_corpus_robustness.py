@@ -14,7 +14,7 @@ from app import settings_of
 from app.importer import run_ingest
 from app.models import Message
 from app.store import Account
-from tests.conftest import CORPORA
+from tests.helpers import CORPORA
 
 NOTMUCH = CORPORA / "notmuch-gpl3" / "test" / "corpora"
 

@@ -17,7 +17,7 @@ from app.db import upgrade
 from app.importer import run_ingest
 from app.models import Message
 from app.store import Account
-from tests.conftest import CORPORA, run_cli
+from tests.helpers import CORPORA, run_cli
 
 ARCHIVE = CORPORA / "twisted-python" / "archive"
 pytestmark = pytest.mark.corpus

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.models import DecisionLink
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli
 
 DEMO_DECISIONS = EXAMPLES / "decisions.jsonl"
 

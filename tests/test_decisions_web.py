@@ -14,8 +14,7 @@ from app import settings_of
 from app.governance import DecisionFields, create_decision
 from app.models import Decision, DecisionEvent, DecisionLink, Message, User
 from app.positions import active_model, derive_positions
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import PASSWORD, csrf_token, make_user, signed_in
+from tests.helpers import EXAMPLES, PASSWORD, csrf_token, make_user, run_cli, signed_in
 
 SEED = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 TROY = "CF1A2E3B.3B1A2%25troy.toman@rackspace.com"

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from app.web.page_cache import PageCache, page_cache
-from tests.conftest import EXAMPLES, build_app, run_cli
+from tests.helpers import EXAMPLES, build_app, run_cli
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SEED_ROOT = "1391522712.2459.12.camel@sorcha.example"

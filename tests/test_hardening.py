@@ -16,8 +16,7 @@ from sqlalchemy import select
 from app.api.pagination import encode
 from app.governance import DecisionFields, create_decision
 from app.models import User
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import PASSWORD, csrf_token, make_user, signed_in
+from tests.helpers import EXAMPLES, PASSWORD, csrf_token, make_user, run_cli, signed_in
 
 HUGE = "99999999999999999999"  # beyond 64 bits: no database column holds it
 DIGITS = "9" * 5000  # beyond what Python converts from text without complaint

@@ -21,7 +21,7 @@ from app.models import (
     Thread,
     thread_tags,
 )
-from tests.conftest import FIXTURES, run_cli
+from tests.helpers import FIXTURES, run_cli
 
 GARDEN = FIXTURES / "ingest" / "garden"
 MONTH = GARDEN / "2019-March"

@@ -18,7 +18,7 @@ from app.db import upgrade
 from app.models import IngestRun
 from app.search import index_of, search
 from app.search.background import BackgroundIndexer
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli
 from tests.test_search_index import mbox
 
 

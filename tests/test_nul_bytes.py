@@ -16,8 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import csrf_token, signed_in
+from tests.helpers import EXAMPLES, csrf_token, run_cli, signed_in
 
 NUL_MBOX = (
     b"From mallory@example.org Tue Apr  1 12:00:00 2003\n"

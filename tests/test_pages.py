@@ -15,7 +15,7 @@ from sqlalchemy import event, select, update
 
 from app.governance import record
 from app.models import MailingList, Message
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli
 
 SEED_THREAD = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 TROY = "CF1A2E3B.3B1A2%troy.toman@rackspace.com"

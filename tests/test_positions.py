@@ -14,7 +14,7 @@ from app import settings_of
 from app.governance import correct_position
 from app.models import Message, Position, Thread
 from app.positions import active_model, recompute, tally, thread_positions
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli
 
 DEMO = EXAMPLES / "foundation"
 TOMAN = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"

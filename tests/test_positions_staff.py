@@ -26,8 +26,7 @@ from app.models import (
 )
 from app.position_review import LOW_CONFIDENCE, review_queue
 from app.positions import active_model, tally, thread_positions
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import csrf_token, make_user, signed_in
+from tests.helpers import EXAMPLES, csrf_token, make_user, run_cli, signed_in
 
 SEED = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 TOMAN = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"

@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 
 from app.models import DecisionEvent, MailingList, Message
 from app.settings import SettingsError, load_settings
-from tests.conftest import EXAMPLES, build_app, run_cli
-from tests.staff import csrf_token, signed_in
+from tests.helpers import EXAMPLES, build_app, csrf_token, run_cli, signed_in
 
 SEED_THREAD = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 

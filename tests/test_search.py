@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, update
 
 from app.models import Decision, DecisionLink, MailingList, Message, Position, Tag, thread_tags
 from app.search import SearchResults, index_messages, index_of, index_threads, search
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 ALICE_ROOT = "<root@dev.example.org>"
 

@@ -27,7 +27,7 @@ from sqlalchemy import update
 
 from app.models import MailingList
 from app.search import SearchResults, index_of, search
-from tests.conftest import CORPORA, EXAMPLES, FIXTURES, build_app, fresh_database, run_cli
+from tests.helpers import CORPORA, EXAMPLES, FIXTURES, build_app, fresh_database, run_cli
 from tests.test_search import BOARD, DEV, mail
 
 #: Extra messages that exercise what the two backends could read differently: plurals and

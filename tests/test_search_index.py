@@ -16,7 +16,7 @@ from app import create_app
 from app.db import upgrade
 from app.search import index_messages, index_of, index_threads, rebuild, search
 from app.search.store import IndexBusy, current_generation, writer_lock
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli
 from tests.test_search import mail
 
 

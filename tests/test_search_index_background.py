@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from app.search import index_of, search
 from app.search.background import BackgroundIndexer, IndexWorkerFailed
 from app.search.store import IndexBusy
-from tests.conftest import ROOT, run_cli
+from tests.helpers import ROOT, run_cli
 from tests.test_search_index import mbox
 
 

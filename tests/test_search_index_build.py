@@ -14,7 +14,7 @@ from app.search import index_of, index_threads, search
 from app.search.bulk import segment_length, write_generation
 from app.search.documents import Document
 from app.search.store import new_generation, open_current
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.test_search_index import mbox
 
 

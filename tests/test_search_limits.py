@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli
 
 SCAN_REFUSAL = "would look through more than 20,000 indexed words"
 

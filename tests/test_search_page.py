@@ -15,8 +15,7 @@ from app.governance import DecisionFields, create_decision, link_decision
 from app.models import DecisionLink, MailingList, Thread
 from app.search import index_of, rebuild
 from app.suggestions import suggest_discussions
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import csrf_token, signed_in
+from tests.helpers import EXAMPLES, csrf_token, run_cli, signed_in
 
 
 def indexed(app: Flask) -> None:

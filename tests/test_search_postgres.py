@@ -19,7 +19,7 @@ from app.governance import correct_position, purge, set_hidden, set_thread_tags
 from app.models import MailingList, Message, SearchDocument, Thread
 from app.search import PostgresSearch, SearchResults, index_of, search
 from app.settings import ListSettings, SettingsError, load_settings
-from tests.conftest import build_app, fresh_database, run_cli
+from tests.helpers import build_app, fresh_database, run_cli
 from tests.test_search import ALICE_ROOT, BOARD, DEV, ingest, mail
 
 REPLY = "<reply@dev.example.org>"

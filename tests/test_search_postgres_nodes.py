@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import fresh_database
+from tests.helpers import fresh_database
 from tests.test_search import DEV, mail
 
 QUORUM = str(Path(sys.executable).parent / "quorum")

@@ -17,8 +17,7 @@ from sqlalchemy import select, update
 from app.governance import DecisionFields, create_decision, link_decision, set_hidden
 from app.models import MailingList, Message
 from app.search import index_of, index_threads, search
-from tests.conftest import run_cli
-from tests.staff import make_user, signed_in
+from tests.helpers import make_user, run_cli, signed_in
 
 SLUG = "merger-accepted"
 

@@ -28,7 +28,7 @@ from ingest.segments import segment_body
 from ingest.stance import extract_stance, own_sentences
 from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, StanceContext, featurize
 from ingest.stance_model import MODEL_FORMAT, ModelError, StanceModel
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli
 
 DEMO = EXAMPLES / "foundation"
 TOMAN = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"

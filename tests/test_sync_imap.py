@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from app.models import Message, Source
 from app.search import index_of, search
 from app.sync.runner import SourceReport, sync_pass
-from tests.conftest import FIXTURES, build_app
 from tests.dovecot_server import Dovecot, dovecot_or_skip
+from tests.helpers import FIXTURES, build_app
 
 LIVE = FIXTURES / "live"
 PASSWORD = "correct horse imap"

@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from app.sync.runner import SourceReport, sync_pass
-from tests.conftest import FIXTURES, build_app
+from tests.helpers import FIXTURES, build_app
 
 LIVE = FIXTURES / "live"
 

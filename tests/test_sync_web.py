@@ -18,7 +18,7 @@ from app.models import IngestRun, Message, Source
 from app.search import index_of, search
 from app.sync.runner import SourceReport, sync_pass
 from tests.archive_server import Site, serving
-from tests.conftest import FIXTURES, build_app, run_cli
+from tests.helpers import FIXTURES, build_app, run_cli
 
 PIPERMAIL = FIXTURES / "live" / "pipermail"
 ARCHIVE = "/pipermail/governance/"

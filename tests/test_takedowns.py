@@ -20,8 +20,7 @@ from sqlalchemy import select
 from app.governance import DecisionFields, create_decision
 from app.models import DecisionLink, Message, Position
 from app.search import rebuild
-from tests.conftest import run_cli
-from tests.staff import csrf_token, signed_in
+from tests.helpers import csrf_token, run_cli, signed_in
 
 PLAN = "plan@example.org"
 REPLY = "reply@example.org"
