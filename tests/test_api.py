@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from app.models import ApiToken, DecisionEvent, MailingList, Message, User
-from tests.helpers import EXAMPLES, csrf_token, make_user, run_cli, signed_in
+from tests.helpers import EXAMPLES, csrf_token, make_user, run_cli, sessions_of, signed_in
 
 TROY = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"
 THIERRY = "<52F2296B.6040304@openstack.org>"
@@ -39,7 +39,7 @@ def demo(app: Flask, tmp_path: Any) -> Flask:
     private = tmp_path / "board.mbox"
     private.write_bytes(PRIVATE_MBOX)
     run_cli(app, "ingest", str(private), "--list", "board")
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(
             update(MailingList).where(MailingList.name == "board").values(visibility="private")
         )
@@ -65,7 +65,7 @@ def get_json(client: FlaskClient, url: str, status: int = 200, **kwargs: Any) ->
 
 
 def hide(app: Flask, message_id: str) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(update(Message).where(Message.message_id == message_id).values(hidden=True))
         session.commit()
 
@@ -252,7 +252,7 @@ def test_reads_allow_any_origin_writes_do_not(demo: Flask) -> None:
 def test_tokens_are_stored_hashed_and_can_be_revoked(demo: Flask) -> None:
     secret = token_for(demo, "editor")
     client = demo.test_client()
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         token = session.scalars(select(ApiToken)).one()
         assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
         assert secret not in token.token_hash
@@ -288,7 +288,7 @@ WRITES: list[tuple[str, str, str, dict[str, Any]]] = [
 
 
 def _ids(app: Flask) -> dict[str, int]:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         troy = session.scalars(select(Message).where(Message.message_id == TROY)).one()
         assert troy.thread_id and troy.participant_id
         return {"thread": troy.thread_id, "participant": troy.participant_id}
@@ -303,7 +303,7 @@ def test_permissions_matrix_for_writes(demo: Flask, role: str | None) -> None:
         response = getattr(client, method)(url.format(**ids), json=body, headers=headers)
         expected = {None: {401}, "viewer": {403}}.get(role, {200, 201})
         assert response.status_code in expected, (url, response.get_data(as_text=True))
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         events = session.scalars(
             select(DecisionEvent)
             .join(User, User.id == DecisionEvent.user_id)
@@ -444,7 +444,7 @@ def test_staff_create_and_revoke_their_tokens_in_the_app(demo: Flask) -> None:
     lists = get_json(demo.test_client(), "/api/v1/lists", headers=bearer(secret.group(1)))
     assert "board" in [item["name"] for item in lists["items"]]
 
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         token_id = session.scalars(select(ApiToken.id)).one()
     revoke = client.post(
         f"/account/tokens/{token_id}/revoke",

@@ -20,7 +20,7 @@ from app.api.openapi import document
 from app.api_tokens import issue_token
 from app.db import upgrade
 from app.models import MailingList, Message, User
-from tests.helpers import EXAMPLES, fresh_database, make_user, run_cli
+from tests.helpers import EXAMPLES, fresh_database, make_user, run_cli, sessions_of
 
 #: Examples per operation: enough to reach every parameter's edge cases, bounded so that
 #: the whole fuzz run stays well under two minutes on two cores.
@@ -53,7 +53,7 @@ def fuzz_app(home: Path, database_url: str) -> tuple[Flask, str]:
     private.write_bytes(PRIVATE_MBOX)
     run_cli(app, "ingest", str(private), "--list", "board")
     make_user(app, "fuzzer", "editor")
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(
             update(MailingList).where(MailingList.name == "board").values(visibility="private")
         )

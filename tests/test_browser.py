@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from app.models import Message, Position
 from app.search import rebuild
 from tests.browsers import BROWSER_MARKS, chromium, serving, shot
-from tests.helpers import EXAMPLES, PASSWORD, make_user, run_cli
+from tests.helpers import EXAMPLES, PASSWORD, make_user, run_cli, sessions_of
 
 pytestmark = BROWSER_MARKS
 
@@ -21,7 +21,7 @@ pytestmark = BROWSER_MARKS
 def live_url(sqlite_app: Flask) -> Iterator[str]:
     run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
     run_cli(sqlite_app, "import", "decisions", str(EXAMPLES / "decisions.jsonl"))
-    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(sqlite_app)() as session:
         rebuild(session, sqlite_app.config["QUORUM"].index_dir)
     make_user(sqlite_app, "eddie", "editor")
     with serving(sqlite_app) as url:
@@ -148,7 +148,7 @@ def test_an_editor_records_a_decision_and_links_the_debate(live_url: str, browse
 def test_an_editor_confirms_a_position_in_place(
     sqlite_app: Flask, live_url: str, browser: object
 ) -> None:
-    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(sqlite_app)() as session:
         troy = session.scalars(select(Message).where(Message.message_id.like("<CF1A2E3B%"))).one()
         session.execute(update(Position).values(unsure=False))
         session.execute(

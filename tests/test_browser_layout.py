@@ -20,7 +20,7 @@ from app.governance import set_thread_tags
 from app.models import Message, Thread
 from app.search import rebuild
 from tests.browsers import BROWSER_MARKS, SHOTS, chromium, serving, shot
-from tests.helpers import EXAMPLES, FIXTURES, PASSWORD, build_app, make_user, run_cli
+from tests.helpers import EXAMPLES, FIXTURES, PASSWORD, build_app, make_user, run_cli, sessions_of
 
 pytestmark = BROWSER_MARKS
 
@@ -54,7 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     imported = run_cli(app, "import", "decisions", str(PAGES / "decisions.jsonl")).output
     assert "2 links added" in imported
     admin = make_user(app, "ada", "admin")
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         thread = session.scalars(select(Thread).where(Thread.key == f"<{message_key(1)}>")).one()
         set_thread_tags(session, thread, [TAG], admin)
         sender = session.scalars(

@@ -14,7 +14,7 @@ from app import settings_of
 from app.governance import DecisionFields, create_decision
 from app.models import Decision, DecisionEvent, DecisionLink, Message, User
 from app.positions import active_model, derive_positions
-from tests.helpers import EXAMPLES, PASSWORD, csrf_token, make_user, run_cli, signed_in
+from tests.helpers import EXAMPLES, PASSWORD, csrf_token, make_user, run_cli, sessions_of, signed_in
 
 SEED = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 TROY = "CF1A2E3B.3B1A2%25troy.toman@rackspace.com"
@@ -24,7 +24,7 @@ XSS = "<script>alert('x')</script><img src=x onerror=alert(1)>"
 @pytest.fixture
 def demo(app: Flask) -> Flask:
     run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         create_decision(
             session,
             DecisionFields(
@@ -42,7 +42,7 @@ def demo(app: Flask) -> Flask:
 
 def seed_ids(app: Flask) -> tuple[int, int, int]:
     """(decision id, seed thread id, Troy's message pk)."""
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         decision = session.scalar(select(Decision.id))
         troy = session.scalars(select(Message).where(Message.message_id.like("<CF1A2E3B%"))).one()
         return decision, troy.thread_id, troy.id  # type: ignore[return-value]
@@ -51,7 +51,7 @@ def seed_ids(app: Flask) -> tuple[int, int, int]:
 def write_requests(app: Flask) -> list[tuple[str, str, dict[str, object]]]:
     """Every staff write endpoint, with data that would succeed for an allowed role."""
     decision, _thread, _troy = seed_ids(app)
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         participant = session.scalar(
             select(Message.participant_id).where(Message.message_id.like("<CF1A2E3B%"))
         )
@@ -109,7 +109,7 @@ def test_purging_is_for_admins_only(demo: Flask) -> None:
         f"/m/{TROY}/purge", data={"csrf_token": csrf_token(admin), "note": "gdpr"}
     )
     assert response.status_code == 302
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         tomb = session.scalars(select(Message).where(Message.message_id.like("<CF1A2E3B%"))).one()
         assert (tomb.purged, tomb.body, tomb.raw, tomb.from_address) == (True, "", b"", "")
         assert tomb.thread_id is not None
@@ -121,7 +121,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(demo: Flask) -> None:
     client = signed_in(demo, "editor")
     response = client.post("/decisions/new", data={"title": "No token", "status": "proposed"})
     assert response.status_code == 400
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         assert session.scalar(select(Decision).where(Decision.title == "No token")) is None
 
 
@@ -220,7 +220,7 @@ def test_every_change_is_an_event_in_the_history_and_the_audit(demo: Flask) -> N
         data={"csrf_token": csrf_token(editor), "decision": decision, "relation": "proposal"},
     )
     editor.post(f"{SEED}/tags", data={"csrf_token": csrf_token(editor), "tags": "interop"})
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         kinds = [e.kind for e in session.scalars(select(DecisionEvent).order_by(DecisionEvent.id))]
         updated = session.scalars(
             select(DecisionEvent).where(DecisionEvent.kind == "decision.updated")
@@ -241,7 +241,7 @@ def test_every_change_is_an_event_in_the_history_and_the_audit(demo: Flask) -> N
 def test_a_staff_correction_shows_and_survives_recomputation(demo: Flask) -> None:
     _, thread, _ = seed_ids(demo)
     client = signed_in(demo, "editor")
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         troy = session.scalar(
             select(Message.participant_id).where(Message.message_id.like("<CF1A2E3B%"))
         )
@@ -254,7 +254,7 @@ def test_a_staff_correction_shows_and_survives_recomputation(demo: Flask) -> Non
             "note": "reads as conditional",
         },
     )
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         derive_positions(session, [thread], active_model(settings_of(demo).home))
         session.commit()
     html = demo.test_client().get(SEED).get_data(as_text=True)
@@ -296,7 +296,7 @@ def test_tag_pages_list_tagged_decisions_and_threads(demo: Flask) -> None:
 
 
 def test_decision_index_filters_and_downloads(demo: Flask) -> None:
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         create_decision(
             session,
             DecisionFields(
@@ -319,7 +319,7 @@ def test_decision_index_filters_and_downloads(demo: Flask) -> None:
 
 def test_export_decisions_prints_json_lines_with_links(demo: Flask) -> None:
     decision, thread, _ = seed_ids(demo)
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         session.add(DecisionLink(decision_id=decision, thread_id=thread, relation="discussion"))
         session.commit()
     result = run_cli(demo, "export", "decisions")
@@ -357,7 +357,7 @@ def test_users_create_command_hashes_the_password(demo: Flask) -> None:
         input=f"{PASSWORD}\n",
     )
     assert result.exit_code == 0, result.output
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         user = session.scalars(select(User).where(User.name == "grace")).one()
     assert user.role == "editor" and PASSWORD not in user.password_hash
     assert user.password_hash.startswith("scrypt:")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app.api.pagination import encode
 from app.governance import DecisionFields, create_decision
 from app.models import User
-from tests.helpers import EXAMPLES, PASSWORD, csrf_token, make_user, run_cli, signed_in
+from tests.helpers import EXAMPLES, PASSWORD, csrf_token, make_user, run_cli, sessions_of, signed_in
 
 HUGE = "99999999999999999999"  # beyond 64 bits: no database column holds it
 DIGITS = "9" * 5000  # beyond what Python converts from text without complaint
@@ -31,7 +31,7 @@ HOSTILE_CELLS = {
 @pytest.fixture
 def demo(app: Flask) -> Flask:
     run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         create_decision(session, DecisionFields(title="Interoperability first"), None)
         create_decision(session, DecisionFields(**HOSTILE_CELLS), None)
         session.commit()
@@ -141,7 +141,7 @@ def test_reactivating_an_account_does_not_revive_its_old_sessions(demo: Flask) -
     viewer = signed_in(demo, "viewer")
     thief = copy_of_session(demo, viewer)
     admin = signed_in(demo, "admin")
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         viewer_id = session.scalar(select(User.id).where(User.name == "viewer-user"))
     token = csrf_token(admin, "/admin/users")
     url = f"/admin/users/{viewer_id}"

@@ -18,7 +18,7 @@ from app.db import upgrade
 from app.models import IngestRun
 from app.search import index_of, search
 from app.search.background import BackgroundIndexer
-from tests.helpers import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli, sessions_of
 from tests.test_search_index import mbox
 
 
@@ -98,7 +98,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[RecordingIndexer]:
 
 
 def runs(app: Flask) -> list[IngestRun]:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return list(session.scalars(select(IngestRun).order_by(IngestRun.id)))
 
 

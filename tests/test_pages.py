@@ -15,7 +15,7 @@ from sqlalchemy import event, select, update
 
 from app.governance import record
 from app.models import MailingList, Message
-from tests.helpers import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli, sessions_of
 
 SEED_THREAD = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 TROY = "CF1A2E3B.3B1A2%troy.toman@rackspace.com"
@@ -48,7 +48,7 @@ def page(client: FlaskClient, url: str, status: int = 200) -> str:
 
 
 def set_list_visibility(app: Flask, name: str, visibility: str) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(
             update(MailingList).where(MailingList.name == name).values(visibility=visibility)
         )
@@ -146,7 +146,7 @@ def test_anonymous_pages_are_served_again_until_the_data_changes(
     with counted_queries(app) as statements:
         assert page(demo, SEED_THREAD) == first
     assert len(statements) <= 4  # only the data version was asked for
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(
             update(Message).where(Message.message_id == f"<{TROY}>").values(hidden=True)
         )
@@ -185,7 +185,7 @@ def test_a_thread_downloads_as_an_mbox_that_quorum_reads_back(
 
 
 def test_old_pipermail_urls_redirect_to_the_message(app: Flask, demo: FlaskClient) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(
             update(Message)
             .where(Message.message_id == f"<{TROY}>")
@@ -203,7 +203,7 @@ def test_old_pipermail_urls_redirect_to_the_message(app: Flask, demo: FlaskClien
 def test_a_participant_page_shows_their_messages_threads_and_lists(
     app: Flask, demo: FlaskClient
 ) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         pid = session.scalar(
             select(Message.participant_id).where(Message.message_id == f"<{TROY}>")
         )
@@ -249,7 +249,7 @@ def test_private_lists_are_404_on_every_page_and_feed(app: Flask, demo: FlaskCli
 def test_a_message_hidden_on_request_is_410_and_gone_from_the_thread(
     app: Flask, demo: FlaskClient
 ) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(
             update(Message).where(Message.message_id == f"<{TROY}>").values(hidden=True)
         )

@@ -26,15 +26,11 @@ from app.models import (
 )
 from app.position_review import LOW_CONFIDENCE, review_queue
 from app.positions import active_model, tally, thread_positions
-from tests.helpers import EXAMPLES, csrf_token, make_user, run_cli, signed_in
+from tests.helpers import EXAMPLES, csrf_token, make_user, run_cli, sessions_of, signed_in
 
 SEED = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 TOMAN = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"
 CARREZ_NAME = "Thierry Carrez"
-
-
-def session_of(app: Flask) -> Session:
-    return app.extensions["quorum.sessionmaker"]()  # type: ignore[no-any-return]
 
 
 def troy(session: Session) -> Message:
@@ -46,7 +42,7 @@ def demo(app: Flask) -> Flask:
     """The demo archive with known machine positions, whatever the shipped model says:
     every position sure and confident, except Troy Toman's, an unsure "support" (+0.5)."""
     run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         session.execute(update(Position).values(unsure=False, confidence=0.95))
         session.execute(
             update(Position)
@@ -59,7 +55,7 @@ def demo(app: Flask) -> Flask:
 
 def troy_ids(app: Flask) -> tuple[int, int, int]:
     """(thread id, participant id, message pk) of Troy Toman's reply."""
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         message = troy(session)
         assert message.thread_id is not None and message.participant_id is not None
         return message.thread_id, message.participant_id, message.id
@@ -79,7 +75,7 @@ def exported(app: Flask) -> dict[str, dict[str, object]]:
 
 def test_unsure_positions_are_shown_as_such_and_left_out_of_every_tally(demo: Flask) -> None:
     thread_id, participant, _ = troy_ids(demo)
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         positions = thread_positions(session, thread_id)
         counts = tally(positions)
     current = {p.participant_id: p for p in positions}[participant]
@@ -132,7 +128,7 @@ def test_confirming_records_the_machine_s_position_on_its_message(demo: Flask) -
         data={"csrf_token": csrf_token(client, SEED)},
     )
     assert response.status_code == 302 and response.location.endswith(SEED)
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         override = session.scalars(select(PositionOverride)).one()
         assert (override.thread_id, override.participant_id) == (thread_id, participant)
         assert (override.stance, override.vote, override.message_pk) == (
@@ -149,7 +145,7 @@ def test_confirming_records_the_machine_s_position_on_its_message(demo: Flask) -
     assert counts.unsure == 0 and counts.votes.get("+0.5") == 1
 
     run_cli(demo, "positions", "recompute")
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         current = {p.participant_id: p for p in thread_positions(session, thread_id)}
         assert session.scalars(select(PositionOverride.message_pk)).one() == message_pk
     assert current[participant].source == "staff" and current[participant].stance == "support"
@@ -198,7 +194,7 @@ def test_correcting_records_staff_s_stance_on_the_judged_message(demo: Flask) ->
     )
     assert response.status_code == 302
     run_cli(demo, "positions", "recompute")
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         override = session.scalars(select(PositionOverride)).one()
         assert (override.stance, override.vote, override.message_pk) == (
             "neutral",
@@ -216,7 +212,7 @@ def test_correcting_records_staff_s_stance_on_the_judged_message(demo: Flask) ->
     assert current[participant].evidence == "sarcasm"  # staff's reason, not the misread quote
 
     # Another participant's message is not Troy's to be judged on.
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         other = session.scalar(
             select(Message.id).where(
                 Message.thread_id == thread_id, Message.participant_id != participant
@@ -251,7 +247,7 @@ def test_the_api_correction_is_judged_on_a_message(demo: Flask) -> None:
     assert default.status_code == 200, default.get_json()
     row = {p["participant_id"]: p for p in default.get_json()["positions"]}[participant]
     assert row["source"] == "staff" and row["unsure"] is False
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         assert session.scalars(select(PositionOverride.message_pk)).one() == message_pk
 
     named = client.put(
@@ -260,7 +256,7 @@ def test_the_api_correction_is_judged_on_a_message(demo: Flask) -> None:
         headers=headers,
     )
     assert named.status_code == 200
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         override = session.scalars(select(PositionOverride)).one()
     assert (override.stance, override.message_pk) == ("support", message_pk)
 
@@ -287,7 +283,7 @@ def test_who_may_confirm_correct_and_review(demo: Flask, role: str | None) -> No
     assert correct.status_code == (302 if allowed else 403)
     assert queue.status_code == (200 if allowed else 302 if role is None else 403)
     assert model.status_code == (200 if role == "admin" else 302 if role is None else 403)
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         assert (session.scalar(select(PositionOverride.id)) is not None) == allowed
     page = client.get(SEED).get_data(as_text=True)
     assert ("Confirm" in page) == allowed
@@ -296,7 +292,7 @@ def test_who_may_confirm_correct_and_review(demo: Flask, role: str | None) -> No
 
 
 def second_thread(app: Flask) -> int:
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         thread_id, _, _ = troy_ids(app)
         other = session.scalar(select(Thread.id).where(Thread.id != thread_id))
         assert other is not None
@@ -317,7 +313,7 @@ def test_the_queue_puts_decision_threads_first_and_drops_reviewed_positions(
 ) -> None:
     seed, participant, _ = troy_ids(demo)
     other = second_thread(demo)
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         session.execute(update(Position).where(Position.thread_id == other).values(unsure=True))
         # The seed thread is the more recently active one: without a link it comes first.
         session.execute(update(Thread).where(Thread.id == other).values(last_date=date(2000, 1, 1)))
@@ -350,7 +346,7 @@ def test_the_queue_puts_decision_threads_first_and_drops_reviewed_positions(
 
 
 def test_the_queue_keeps_to_what_its_reader_may_read(demo: Flask) -> None:
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         assert review_queue(session, PUBLIC)[0]
         troy(session).hidden = True
         session.commit()
@@ -360,7 +356,7 @@ def test_the_queue_keeps_to_what_its_reader_may_read(demo: Flask) -> None:
         troy(session).hidden = False
         session.commit()
     run_cli(demo, "lists", "set", "foundation", "--private")
-    with session_of(demo) as session:
+    with sessions_of(demo)() as session:
         assert session.scalar(select(MailingList.visibility)) == "private"
         assert review_queue(session, PUBLIC)[0] == []
         assert review_queue(session, EVERYTHING)[0]

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.models import DecisionEvent, MailingList, Message
 from app.settings import SettingsError, load_settings
-from tests.helpers import EXAMPLES, build_app, csrf_token, run_cli, signed_in
+from tests.helpers import EXAMPLES, build_app, csrf_token, run_cli, sessions_of, signed_in
 
 SEED_THREAD = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 
@@ -40,12 +40,12 @@ def board_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 def visibility(app: Flask, name: str) -> str | None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return session.scalar(select(MailingList.visibility).where(MailingList.name == name))
 
 
 def stored_in(app: Flask, name: str) -> int:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return (
             session.scalar(
                 select(func.count(Message.id))
@@ -57,7 +57,7 @@ def stored_in(app: Flask, name: str) -> int:
 
 
 def events(app: Flask, kind: str) -> list[dict[str, Any]]:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return [
             {"user_id": e.user_id, "subject_type": e.subject_type, **e.changes}
             for e in session.scalars(select(DecisionEvent).where(DecisionEvent.kind == kind))

@@ -15,11 +15,11 @@ from app.governance import DecisionFields, create_decision, link_decision
 from app.models import DecisionLink, MailingList, Thread
 from app.search import index_of, rebuild
 from app.suggestions import suggest_discussions
-from tests.helpers import EXAMPLES, csrf_token, run_cli, signed_in
+from tests.helpers import EXAMPLES, csrf_token, run_cli, sessions_of, signed_in
 
 
 def indexed(app: Flask) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         rebuild(session, app.config["QUORUM"].index_dir)
 
 
@@ -65,7 +65,7 @@ def test_the_query_is_echoed_escaped(demo: Flask) -> None:
 
 
 def test_private_lists_are_searchable_by_staff_only(demo: Flask) -> None:
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(demo)() as session:
         session.execute(update(MailingList).values(visibility="private"))
         session.commit()
     anonymous = demo.test_client().get("/search?q=interoperability").get_data(as_text=True)
@@ -103,7 +103,7 @@ def test_suggestions_rank_the_right_thread_first_with_reasons(app: Flask, tmp_pa
     box.write_text("\n".join(chunks))
     run_cli(app, "ingest", str(box), "--list", "policy")
     indexed(app)
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         decision = create_decision(
             session,
             DecisionFields(
