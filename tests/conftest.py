@@ -1,5 +1,10 @@
-"""Shared fixtures: a real database (SQLite, and PostgreSQL when CI provides one) and the app
-built on it. Plain helpers are in tests/helpers.py."""
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when CI provides one), the app
+built on it, and that app holding the shipped foundation list, read anonymously or by staff.
+Plain helpers are in tests/helpers.py.
+
+Every fixture here is function-scoped: each test gets its own database, so a test may change
+what it was given without another test seeing it. A module that needs more than the
+foundation list builds on `foundation_app` with a fixture named for what it adds."""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from app import create_app
 from app.db import upgrade
-from tests.helpers import CORPORA, fresh_database
+from tests.helpers import CORPORA, StaffClient, fresh_database, ingest_foundation, signed_in
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,3 +52,25 @@ def sqlite_app(tmp_path: Path) -> Iterator[Flask]:
     upgrade(application.extensions["quorum.engine"])
     yield application
     application.extensions["quorum.engine"].dispose()
+
+
+@pytest.fixture
+def foundation_app(app: Flask) -> Flask:
+    """The app, on each database, holding the foundation list of examples/foundation as
+    `make demo` ingests it. The shipped decision is left out: pages, queues and exports then
+    show only what a test adds (`import_shipped_decisions` adds it)."""
+    ingest_foundation(app)
+    return app
+
+
+@pytest.fixture
+def foundation_client(foundation_app: Flask) -> FlaskClient:
+    """An anonymous reader's client on `foundation_app`."""
+    return foundation_app.test_client()
+
+
+@pytest.fixture
+def staff_client(foundation_app: Flask) -> StaffClient:
+    """``staff_client(role)``: a client on `foundation_app` signed in with a new account of
+    that role (``"viewer"``, ``"editor"``, ``"admin"``; None for an anonymous reader)."""
+    return lambda role: signed_in(foundation_app, role)

@@ -1,6 +1,6 @@
 """What tests share besides fixtures: where things are, databases and apps made on demand,
-the `quorum` command run in-process, the app's sessions, and acting as staff (accounts,
-sign-in, CSRF tokens).
+the `quorum` command run in-process, the app's sessions, the shipped demo data loaded, and
+acting as staff (accounts, sign-in, CSRF tokens).
 
 Test modules import these from here; fixtures live in conftest.py, which pytest loads itself.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ PG_URL = os.environ.get("QUORUM_TEST_DATABASE_URL", "")
 
 PASSWORD = "correct horse battery"
 _TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+#: What the `staff_client` fixture gives: a role (None for an anonymous reader) -> a client.
+StaffClient = Callable[[str | None], FlaskClient]
 
 
 @contextmanager
@@ -74,6 +77,20 @@ def run_cli(app: Flask, *args: str, input: str | None = None) -> Result:
         input=input,
         catch_exceptions=False,
     )
+
+
+def ingest_foundation(app: Flask) -> None:
+    """The foundation list of examples/foundation (six messages, two threads), ingested
+    (and so threaded, indexed and given positions) as `make demo` ingests it."""
+    result = run_cli(app, "ingest", str(EXAMPLES / "foundation"), "--list", "foundation")
+    assert result.exit_code == 0, result.output
+
+
+def import_shipped_decisions(app: Flask) -> None:
+    """The decision of examples/decisions.jsonl, linked to the foundation list's debate,
+    imported as `make demo` imports it (after `ingest_foundation`)."""
+    result = run_cli(app, "import", "decisions", str(EXAMPLES / "decisions.jsonl"))
+    assert result.exit_code == 0, result.output
 
 
 def csrf_token(client: FlaskClient, url: str = "/login") -> str:
