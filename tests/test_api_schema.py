@@ -20,7 +20,14 @@ from app.api.openapi import document
 from app.api_tokens import issue_token
 from app.db import upgrade
 from app.models import MailingList, Message, User
-from tests.helpers import EXAMPLES, fresh_database, make_user, run_cli, sessions_of
+from tests.helpers import (
+    fresh_database,
+    import_shipped_decisions,
+    ingest_foundation,
+    make_user,
+    run_cli,
+    sessions_of,
+)
 
 #: Examples per operation: enough to reach every parameter's edge cases, bounded so that
 #: the whole fuzz run stays well under two minutes on two cores.
@@ -47,8 +54,8 @@ def fuzz_app(home: Path, database_url: str) -> tuple[Flask, str]:
     )
     app.config["TESTING"] = True
     upgrade(app.extensions["quorum.engine"])
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    run_cli(app, "import", "decisions", str(EXAMPLES / "decisions.jsonl"))
+    ingest_foundation(app)
+    import_shipped_decisions(app)
     private = home / "board.mbox"
     private.write_bytes(PRIVATE_MBOX)
     run_cli(app, "ingest", str(private), "--list", "board")

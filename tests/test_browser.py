@@ -12,15 +12,21 @@ from sqlalchemy import select, update
 from app.models import Message, Position
 from app.search import rebuild
 from tests.browsers import BROWSER_MARKS, chromium, serving, shot
-from tests.helpers import EXAMPLES, PASSWORD, make_user, run_cli, sessions_of
+from tests.helpers import (
+    PASSWORD,
+    import_shipped_decisions,
+    ingest_foundation,
+    make_user,
+    sessions_of,
+)
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def live_url(sqlite_app: Flask) -> Iterator[str]:
-    run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
-    run_cli(sqlite_app, "import", "decisions", str(EXAMPLES / "decisions.jsonl"))
+    ingest_foundation(sqlite_app)
+    import_shipped_decisions(sqlite_app)
     with sessions_of(sqlite_app)() as session:
         rebuild(session, sqlite_app.config["QUORUM"].index_dir)
     make_user(sqlite_app, "eddie", "editor")

@@ -16,7 +16,7 @@ from app import create_app
 from app.db import upgrade
 from app.search import index_messages, index_of, index_threads, rebuild, search
 from app.search.store import IndexBusy, current_generation, writer_lock
-from tests.helpers import EXAMPLES, run_cli, sessions_of
+from tests.helpers import ingest_foundation, run_cli, sessions_of
 from tests.test_search import mail
 
 
@@ -193,7 +193,7 @@ def test_a_phrase_after_exactly_46_tokens_still_matches(
 def test_index_writes_survive_code_that_reseeds_the_global_random(sqlite_app: Flask) -> None:
     """Whoosh names segments from `random`; a reseeding caller (Hypothesis does it for every
     example) once made the second write reuse a segment name and crash."""
-    run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
+    ingest_foundation(sqlite_app)
     index_dir = sqlite_app.config["QUORUM"].index_dir
     with sessions_of(sqlite_app)() as session:
         for _ in range(3):
