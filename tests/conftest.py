@@ -15,9 +15,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app import create_app
-from app.db import upgrade
-from tests.helpers import CORPORA, StaffClient, fresh_database, ingest_foundation, signed_in
+from tests.helpers import (
+    CORPORA,
+    StaffClient,
+    build_app,
+    fresh_database,
+    ingest_foundation,
+    signed_in,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -35,11 +40,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    application = create_app(
-        {"home": str(tmp_path / "home"), "database_url": database_url, "env": "development"}
-    )
-    application.config["TESTING"] = True
-    upgrade(application.extensions["quorum.engine"])
+    """The app on each database, empty, with its schema at the newest revision."""
+    application = build_app(database_url, tmp_path / "home", env="development")
     yield application
     application.extensions["quorum.engine"].dispose()
 
@@ -47,9 +49,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 @pytest.fixture
 def sqlite_app(tmp_path: Path) -> Iterator[Flask]:
     """The app on SQLite only, for tests about behaviour that no database changes."""
-    application = create_app({"home": str(tmp_path / "home"), "database_url": ""})
-    application.config["TESTING"] = True
-    upgrade(application.extensions["quorum.engine"])
+    application = build_app("", tmp_path / "home")
     yield application
     application.extensions["quorum.engine"].dispose()
 

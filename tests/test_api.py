@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from app.models import ApiToken, DecisionEvent, MailingList, Message, User
 from tests.helpers import (
+    build_app,
     csrf_token,
     import_shipped_decisions,
     make_user,
@@ -368,17 +369,9 @@ def test_writes_go_through_the_domain_rules(shipped_demo_and_board: Flask) -> No
 
 
 def test_writes_are_rate_limited_per_user(app: Flask, tmp_path: Any) -> None:
-    from app import create_app
-    from app.db import upgrade
-
-    limited = create_app(
-        {
-            "home": str(tmp_path / "limited"),
-            "database_url": app.config["QUORUM"].database_url,
-            "api": {"writes_per_minute": 2},
-        }
+    limited = build_app(
+        app.config["QUORUM"].database_url, tmp_path / "limited", api={"writes_per_minute": 2}
     )
-    upgrade(limited.extensions["quorum.engine"])
     headers = bearer(token_for(limited, "editor"))
     client = limited.test_client()
     statuses = [

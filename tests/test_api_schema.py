@@ -15,12 +15,11 @@ from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from sqlalchemy import update
 
-from app import create_app
 from app.api.openapi import document
 from app.api_tokens import issue_token
-from app.db import upgrade
 from app.models import MailingList, Message, User
 from tests.helpers import (
+    build_app,
     fresh_database,
     import_shipped_decisions,
     ingest_foundation,
@@ -45,15 +44,7 @@ PRIVATE_MBOX = (
 
 def fuzz_app(home: Path, database_url: str) -> tuple[Flask, str]:
     """The demo archive plus a private list and a hidden message, and an editor's token."""
-    app = create_app(
-        {
-            "home": str(home),
-            "database_url": database_url,
-            "api": {"writes_per_minute": 1_000_000},
-        }
-    )
-    app.config["TESTING"] = True
-    upgrade(app.extensions["quorum.engine"])
+    app = build_app(database_url, home, api={"writes_per_minute": 1_000_000})
     ingest_foundation(app)
     import_shipped_decisions(app)
     private = home / "board.mbox"
