@@ -1,6 +1,6 @@
 """What tests share besides fixtures: where things are, databases and apps made on demand,
-the `quorum` command run in-process, the app's sessions, the shipped demo data loaded, and
-acting as staff (accounts, sign-in, CSRF tokens).
+the `quorum` command run in-process, the app's sessions, the shipped demo data loaded, mail
+written as mbox files and ingested, and acting as staff (accounts, sign-in, CSRF tokens).
 
 Test modules import these from here; fixtures live in conftest.py, which pytest loads itself.
 """
@@ -90,6 +90,70 @@ def import_shipped_decisions(app: Flask) -> None:
     """The decision of examples/decisions.jsonl, linked to the foundation list's debate,
     imported as `make demo` imports it (after `ingest_foundation`)."""
     result = run_cli(app, "import", "decisions", str(EXAMPLES / "decisions.jsonl"))
+    assert result.exit_code == 0, result.output
+
+
+def mail(
+    message_id: str,
+    sender: str,
+    subject: str,
+    date: str,
+    body: str,
+    *,
+    reply_to: str | None = None,
+    attachment: bool = False,
+) -> str:
+    """One mbox entry (From_ line, headers, body)."""
+    headers = [
+        f"From: {sender}",
+        f"Subject: {subject}",
+        f"Message-ID: {message_id}",
+        f"Date: {date}",
+    ]
+    if reply_to:
+        headers += [f"In-Reply-To: {reply_to}", f"References: {reply_to}"]
+    if attachment:
+        headers += ["MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="XX"']
+        body = (
+            "--XX\nContent-Type: text/plain\n\n"
+            + body
+            + "\n--XX\nContent-Type: application/octet-stream\n"
+            'Content-Disposition: attachment; filename="plan.bin"\n\nAAAA\n--XX--\n'
+        )
+    return (
+        "From someone@example.org Mon Jan  6 10:00:00 2014\n"
+        + "\n".join(headers)
+        + "\n\n"
+        + body
+        + "\n"
+    )
+
+
+def mbox(
+    path: Path, count: int, start: int = 0, body: str = "common words about topic {i}"
+) -> Path:
+    """An mbox at `path` of `count` unrelated messages, numbered from `start`, each from its
+    own writer, with `body` formatted with the message's number."""
+    path.write_text(
+        "\n".join(
+            mail(
+                f"<m{i}@load.example.org>",
+                f"Writer {i} <w{i}@load.example.org>",
+                f"Topic {i}",
+                "Wed, 5 Feb 2014 10:00:00 +0000",
+                body.format(i=i),
+            )
+            for i in range(start, start + count)
+        )
+    )
+    return path
+
+
+def ingest_list(app: Flask, folder: Path, name: str, messages: list[str]) -> None:
+    """`messages` (mbox entries) written to FOLDER/NAME.mbox and ingested as the list NAME."""
+    path = folder / f"{name}.mbox"
+    path.write_text("\n".join(messages))
+    result = run_cli(app, "ingest", str(path), "--list", name)
     assert result.exit_code == 0, result.output
 
 

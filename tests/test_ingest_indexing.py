@@ -18,8 +18,7 @@ from app.db import upgrade
 from app.models import IngestRun
 from app.search import index_of, search
 from app.search.background import BackgroundIndexer
-from tests.helpers import EXAMPLES, run_cli, sessions_of
-from tests.test_search_index import mbox
+from tests.helpers import EXAMPLES, mbox, run_cli, sessions_of
 
 
 def one_message(path: Path, mid: str, word: str) -> Path:

@@ -12,45 +12,9 @@ from sqlalchemy import insert, select, update
 
 from app.models import Decision, DecisionLink, MailingList, Message, Position, Tag, thread_tags
 from app.search import SearchResults, index_messages, index_of, index_threads, search
-from tests.helpers import run_cli, sessions_of
+from tests.helpers import ingest_list, mail, run_cli, sessions_of
 
 ALICE_ROOT = "<root@dev.example.org>"
-
-
-def mail(
-    message_id: str,
-    sender: str,
-    subject: str,
-    date: str,
-    body: str,
-    *,
-    reply_to: str | None = None,
-    attachment: bool = False,
-) -> str:
-    """One mbox entry (From_ line, headers, body)."""
-    headers = [
-        f"From: {sender}",
-        f"Subject: {subject}",
-        f"Message-ID: {message_id}",
-        f"Date: {date}",
-    ]
-    if reply_to:
-        headers += [f"In-Reply-To: {reply_to}", f"References: {reply_to}"]
-    if attachment:
-        headers += ["MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="XX"']
-        body = (
-            "--XX\nContent-Type: text/plain\n\n"
-            + body
-            + "\n--XX\nContent-Type: application/octet-stream\n"
-            'Content-Disposition: attachment; filename="plan.bin"\n\nAAAA\n--XX--\n'
-        )
-    return (
-        "From someone@example.org Mon Jan  6 10:00:00 2014\n"
-        + "\n".join(headers)
-        + "\n\n"
-        + body
-        + "\n"
-    )
 
 
 DEV = [
@@ -91,18 +55,11 @@ BOARD = [
 ]
 
 
-def ingest(app: Flask, folder: Path, name: str, messages: list[str]) -> None:
-    path = folder / f"{name}.mbox"
-    path.write_text("\n".join(messages))
-    result = run_cli(app, "ingest", str(path), "--list", name)
-    assert result.exit_code == 0, result.output
-
-
 @pytest.fixture
 def archive(app: Flask, tmp_path: Path) -> Flask:
     """The dev list (public) and the board list (private), ingested and so indexed."""
-    ingest(app, tmp_path, "dev", DEV)
-    ingest(app, tmp_path, "board", BOARD)
+    ingest_list(app, tmp_path, "dev", DEV)
+    ingest_list(app, tmp_path, "board", BOARD)
     with sessions_of(app)() as session:
         session.execute(
             update(MailingList).where(MailingList.name == "board").values(visibility="private")

@@ -33,10 +33,11 @@ from tests.helpers import (
     FIXTURES,
     build_app,
     fresh_database,
+    mail,
     run_cli,
     sessions_of,
 )
-from tests.test_search import BOARD, DEV, mail
+from tests.test_search import BOARD, DEV
 
 #: Extra messages that exercise what the two backends could read differently: plurals and
 #: verb forms, dotted names, stop words inside phrases, quotes, dates, an attachment.

@@ -16,26 +16,7 @@ from app import create_app
 from app.db import upgrade
 from app.search import index_messages, index_of, index_threads, rebuild, search
 from app.search.store import IndexBusy, current_generation, writer_lock
-from tests.helpers import ingest_foundation, run_cli, sessions_of
-from tests.test_search import mail
-
-
-def mbox(
-    path: Path, count: int, start: int = 0, body: str = "common words about topic {i}"
-) -> Path:
-    path.write_text(
-        "\n".join(
-            mail(
-                f"<m{i}@load.example.org>",
-                f"Writer {i} <w{i}@load.example.org>",
-                f"Topic {i}",
-                "Wed, 5 Feb 2014 10:00:00 +0000",
-                body.format(i=i),
-            )
-            for i in range(start, start + count)
-        )
-    )
-    return path
+from tests.helpers import ingest_foundation, mbox, run_cli, sessions_of
 
 
 @pytest.fixture

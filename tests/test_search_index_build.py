@@ -14,8 +14,7 @@ from app.search import index_of, index_threads, search
 from app.search.bulk import segment_length, write_generation
 from app.search.documents import Document
 from app.search.store import new_generation, open_current
-from tests.helpers import run_cli, sessions_of
-from tests.test_search_index import mbox
+from tests.helpers import mbox, run_cli, sessions_of
 
 
 def documents(count: int) -> list[Document]:
