@@ -72,5 +72,6 @@ def foundation_client(foundation_app: Flask) -> FlaskClient:
 @pytest.fixture
 def staff_client(foundation_app: Flask) -> StaffClient:
     """``staff_client(role)``: a client on `foundation_app` signed in with a new account of
-    that role (``"viewer"``, ``"editor"``, ``"admin"``; None for an anonymous reader)."""
+    that role (``"viewer"``, ``"editor"``, ``"admin"``; None for an anonymous reader), one
+    account per role in a test."""
     return lambda role: signed_in(foundation_app, role)
