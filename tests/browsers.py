@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-output" / "screenshots"

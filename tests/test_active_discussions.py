@@ -21,8 +21,7 @@ from app.discussions import CANDIDATES_PER_ENTRY
 from app.models import Message
 from app.web.browse import HOME_DISCUSSIONS
 from ingest.subjects import run_key
-from tests.conftest import run_cli
-from tests.staff import signed_in
+from tests.helpers import run_cli, sessions_of, signed_in
 
 DEBATE = "Should we drop Python 2 support?"
 LOGO = "Logo vote"
@@ -160,7 +159,7 @@ def test_a_private_list_is_ranked_for_staff_only(archive: Flask) -> None:
 
 
 def test_people_are_counted_from_the_messages_the_reader_may_see(archive: Flask) -> None:
-    with archive.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(archive)() as session:
         session.execute(
             update(Message)
             .where(Message.message_id.like("<debate-%"), Message.from_address.not_like("alice@%"))

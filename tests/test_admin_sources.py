@@ -7,8 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from app.sync.runner import sync_pass
-from tests.conftest import FIXTURES, build_app
-from tests.staff import signed_in
+from tests.helpers import FIXTURES, build_app, sessions_of, signed_in
 
 
 def test_admins_see_each_source_its_health_and_counts(database_url: str, tmp_path: Path) -> None:
@@ -26,8 +25,8 @@ def test_admins_see_each_source_its_health_and_counts(database_url: str, tmp_pat
             "announce": {"sources": [{"type": "maildir", "path": "/nowhere", "name": "later"}]},
         },
     )
-    sync_pass(app.extensions["quorum.sessionmaker"], app.config["QUORUM"], list_name="governance")
-    sync_pass(app.extensions["quorum.sessionmaker"], app.config["QUORUM"], list_name="board")
+    sync_pass(sessions_of(app), app.config["QUORUM"], list_name="governance")
+    sync_pass(sessions_of(app), app.config["QUORUM"], list_name="board")
 
     assert app.test_client().get("/admin/sources").status_code == 302
     assert signed_in(app, "editor").get("/admin/sources").status_code == 403

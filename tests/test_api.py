@@ -15,8 +15,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from app.models import ApiToken, DecisionEvent, MailingList, Message, User
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import csrf_token, make_user, signed_in
+from tests.helpers import (
+    build_app,
+    csrf_token,
+    import_shipped_decisions,
+    make_user,
+    run_cli,
+    sessions_of,
+    signed_in,
+)
 
 TROY = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"
 THIERRY = "<52F2296B.6040304@openstack.org>"
@@ -33,19 +40,19 @@ PRIVATE_MBOX = (
 
 
 @pytest.fixture
-def demo(app: Flask, tmp_path: Any) -> Flask:
-    """The demo archive and decision, plus a private list `board`."""
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    run_cli(app, "import", "decisions", str(EXAMPLES / "decisions.jsonl"))
+def shipped_demo_and_board(foundation_app: Flask, tmp_path: Any) -> Flask:
+    """All `make demo` loads (the foundation list and the decision of
+    examples/decisions.jsonl), plus a private list `board` of one message."""
+    import_shipped_decisions(foundation_app)
     private = tmp_path / "board.mbox"
     private.write_bytes(PRIVATE_MBOX)
-    run_cli(app, "ingest", str(private), "--list", "board")
-    with app.extensions["quorum.sessionmaker"]() as session:
+    run_cli(foundation_app, "ingest", str(private), "--list", "board")
+    with sessions_of(foundation_app)() as session:
         session.execute(
             update(MailingList).where(MailingList.name == "board").values(visibility="private")
         )
         session.commit()
-    return app
+    return foundation_app
 
 
 def token_for(app: Flask, role: str) -> str:
@@ -66,13 +73,13 @@ def get_json(client: FlaskClient, url: str, status: int = 200, **kwargs: Any) ->
 
 
 def hide(app: Flask, message_id: str) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(update(Message).where(Message.message_id == message_id).values(hidden=True))
         session.commit()
 
 
-def test_lists_threads_and_messages_of_the_demo(demo: Flask) -> None:
-    client = demo.test_client()
+def test_lists_threads_and_messages_of_the_demo(shipped_demo_and_board: Flask) -> None:
+    client = shipped_demo_and_board.test_client()
     lists = get_json(client, "/api/v1/lists")
     assert [item["name"] for item in lists["items"]] == ["foundation"]
     foundation = lists["items"][0]
@@ -93,8 +100,10 @@ def test_lists_threads_and_messages_of_the_demo(demo: Flask) -> None:
     )
 
 
-def test_a_message_has_the_export_fields_segments_and_raw_link(demo: Flask) -> None:
-    client = demo.test_client()
+def test_a_message_has_the_export_fields_segments_and_raw_link(
+    shipped_demo_and_board: Flask,
+) -> None:
+    client = shipped_demo_and_board.test_client()
     without_brackets = get_json(
         client, "/api/v1/messages/CF1A2E3B.3B1A2%25troy.toman@rackspace.com"
     )
@@ -102,7 +111,9 @@ def test_a_message_has_the_export_fields_segments_and_raw_link(demo: Flask) -> N
     assert without_brackets == message
     exported = next(
         record
-        for record in map(json.loads, run_cli(demo, "export", "messages").output.splitlines())
+        for record in map(
+            json.loads, run_cli(shipped_demo_and_board, "export", "messages").output.splitlines()
+        )
         if record["message_id"] == TROY
     )
     for field in ("list", "thread_id", "parent_id", "parent_via", "subject", "date", "from_name"):
@@ -117,8 +128,8 @@ def test_a_message_has_the_export_fields_segments_and_raw_link(demo: Flask) -> N
     assert raw.status_code == 200 and raw.mimetype == "message/rfc822"
 
 
-def test_participants_and_their_counts(demo: Flask) -> None:
-    client = demo.test_client()
+def test_participants_and_their_counts(shipped_demo_and_board: Flask) -> None:
+    client = shipped_demo_and_board.test_client()
     people = get_json(client, "/api/v1/participants?q=troy")["items"]
     assert [p["name"] for p in people] == ["Troy Toman"]
     troy = get_json(client, people[0]["urls"]["self"])
@@ -128,8 +139,8 @@ def test_participants_and_their_counts(demo: Flask) -> None:
     assert [m["message_id"] for m in mine] == [TROY]
 
 
-def test_positions_per_message_and_per_thread(demo: Flask) -> None:
-    client = demo.test_client()
+def test_positions_per_message_and_per_thread(shipped_demo_and_board: Flask) -> None:
+    client = shipped_demo_and_board.test_client()
     positions = get_json(client, f"/api/v1/positions?message_id={TROY.strip('<>')}")["items"]
     assert len(positions) == 1
     troy = positions[0]
@@ -143,8 +154,8 @@ def test_positions_per_message_and_per_thread(demo: Flask) -> None:
     assert any(p["participant"] == "Troy Toman" for p in thread["positions"])
 
 
-def test_decisions_and_tags_are_public(demo: Flask) -> None:
-    client = demo.test_client()
+def test_decisions_and_tags_are_public(shipped_demo_and_board: Flask) -> None:
+    client = shipped_demo_and_board.test_client()
     decisions = get_json(client, "/api/v1/decisions")["items"]
     assert [d["slug"] for d in decisions] == [SLUG]
     decision = get_json(client, f"/api/v1/decisions/{SLUG}")
@@ -155,9 +166,9 @@ def test_decisions_and_tags_are_public(demo: Flask) -> None:
     assert [d["slug"] for d in by_tag] == [SLUG]
 
 
-def test_private_lists_and_hidden_messages_need_access(demo: Flask) -> None:
-    hide(demo, THIERRY)
-    client = demo.test_client()
+def test_private_lists_and_hidden_messages_need_access(shipped_demo_and_board: Flask) -> None:
+    hide(shipped_demo_and_board, THIERRY)
+    client = shipped_demo_and_board.test_client()
     assert [i["name"] for i in get_json(client, "/api/v1/lists")["items"]] == ["foundation"]
     get_json(client, "/api/v1/lists/board", 404)
     get_json(client, "/api/v1/messages/private-1@example.org", 404)
@@ -169,15 +180,15 @@ def test_private_lists_and_hidden_messages_need_access(demo: Flask) -> None:
         p["name"] == "Board Secretary" for p in get_json(client, "/api/v1/participants")["items"]
     )
 
-    viewer = bearer(token_for(demo, "viewer"))
+    viewer = bearer(token_for(shipped_demo_and_board, "viewer"))
     names = [i["name"] for i in get_json(client, "/api/v1/lists", headers=viewer)["items"]]
     assert names == ["board", "foundation"]
     private = get_json(client, "/api/v1/messages/private-1@example.org", headers=viewer)
     assert private["from_address"] == "secretary@example.org"  # staff see addresses in full
 
 
-def test_cursor_pages_walk_every_item_once(demo: Flask) -> None:
-    client = demo.test_client()
+def test_cursor_pages_walk_every_item_once(shipped_demo_and_board: Flask) -> None:
+    client = shipped_demo_and_board.test_client()
     everything = [m["message_id"] for m in get_json(client, "/api/v1/messages")["items"]]
     seen, url = [], "/api/v1/messages?limit=4"
     while url:
@@ -227,8 +238,8 @@ def test_a_wrong_method_is_a_405_problem_with_allow(sqlite_app: Flask) -> None:
     assert "GET" in response.headers["Allow"]
 
 
-def test_dates_filter_by_range_inclusive_of_whole_days(demo: Flask) -> None:
-    client = demo.test_client()
+def test_dates_filter_by_range_inclusive_of_whole_days(shipped_demo_and_board: Flask) -> None:
+    client = shipped_demo_and_board.test_client()
     all_dates = [m["date"] for m in get_json(client, "/api/v1/messages")["items"]]
     first_day = datetime.fromisoformat(all_dates[0]).astimezone().date()
     day = get_json(client, f"/api/v1/messages?since={first_day}&until={first_day}")["items"]
@@ -237,8 +248,8 @@ def test_dates_filter_by_range_inclusive_of_whole_days(demo: Flask) -> None:
     assert none == []
 
 
-def test_reads_allow_any_origin_writes_do_not(demo: Flask) -> None:
-    client = demo.test_client()
+def test_reads_allow_any_origin_writes_do_not(shipped_demo_and_board: Flask) -> None:
+    client = shipped_demo_and_board.test_client()
     read = client.get("/api/v1/lists")
     assert read.headers["Access-Control-Allow-Origin"] == "*"
     assert "Authorization" in read.headers["Vary"]
@@ -250,10 +261,10 @@ def test_reads_allow_any_origin_writes_do_not(demo: Flask) -> None:
     assert write.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_tokens_are_stored_hashed_and_can_be_revoked(demo: Flask) -> None:
-    secret = token_for(demo, "editor")
-    client = demo.test_client()
-    with demo.extensions["quorum.sessionmaker"]() as session:
+def test_tokens_are_stored_hashed_and_can_be_revoked(shipped_demo_and_board: Flask) -> None:
+    secret = token_for(shipped_demo_and_board, "editor")
+    client = shipped_demo_and_board.test_client()
+    with sessions_of(shipped_demo_and_board)() as session:
         token = session.scalars(select(ApiToken)).one()
         assert token.token_hash == hashlib.sha256(secret.encode()).hexdigest()
         assert secret not in token.token_hash
@@ -289,22 +300,22 @@ WRITES: list[tuple[str, str, str, dict[str, Any]]] = [
 
 
 def _ids(app: Flask) -> dict[str, int]:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         troy = session.scalars(select(Message).where(Message.message_id == TROY)).one()
         assert troy.thread_id and troy.participant_id
         return {"thread": troy.thread_id, "participant": troy.participant_id}
 
 
 @pytest.mark.parametrize("role", [None, "viewer", "editor", "admin"])
-def test_permissions_matrix_for_writes(demo: Flask, role: str | None) -> None:
-    headers = bearer(token_for(demo, role)) if role else {}
-    client = demo.test_client()
-    ids = _ids(demo)
+def test_permissions_matrix_for_writes(shipped_demo_and_board: Flask, role: str | None) -> None:
+    headers = bearer(token_for(shipped_demo_and_board, role)) if role else {}
+    client = shipped_demo_and_board.test_client()
+    ids = _ids(shipped_demo_and_board)
     for _action, method, url, body in WRITES:
         response = getattr(client, method)(url.format(**ids), json=body, headers=headers)
         expected = {None: {401}, "viewer": {403}}.get(role, {200, 201})
         assert response.status_code in expected, (url, response.get_data(as_text=True))
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(shipped_demo_and_board)() as session:
         events = session.scalars(
             select(DecisionEvent)
             .join(User, User.id == DecisionEvent.user_id)
@@ -313,9 +324,9 @@ def test_permissions_matrix_for_writes(demo: Flask, role: str | None) -> None:
     assert len(events) == (len(WRITES) if role in ("editor", "admin") else 0)
 
 
-def test_writes_go_through_the_domain_rules(demo: Flask) -> None:
-    headers = bearer(token_for(demo, "editor"))
-    client = demo.test_client()
+def test_writes_go_through_the_domain_rules(shipped_demo_and_board: Flask) -> None:
+    headers = bearer(token_for(shipped_demo_and_board, "editor"))
+    client = shipped_demo_and_board.test_client()
     created = client.post(
         "/api/v1/decisions",
         json={"title": "Trademark programme", "status": "accepted", "tags": ["Brand Policy"]},
@@ -358,17 +369,9 @@ def test_writes_go_through_the_domain_rules(demo: Flask) -> None:
 
 
 def test_writes_are_rate_limited_per_user(app: Flask, tmp_path: Any) -> None:
-    from app import create_app
-    from app.db import upgrade
-
-    limited = create_app(
-        {
-            "home": str(tmp_path / "limited"),
-            "database_url": app.config["QUORUM"].database_url,
-            "api": {"writes_per_minute": 2},
-        }
+    limited = build_app(
+        app.config["QUORUM"].database_url, tmp_path / "limited", api={"writes_per_minute": 2}
     )
-    upgrade(limited.extensions["quorum.engine"])
     headers = bearer(token_for(limited, "editor"))
     client = limited.test_client()
     statuses = [
@@ -405,8 +408,10 @@ def _strip_converters(path: str) -> str:
     return re.sub(r"\{(?:\w+(?:\([^)]*\))?:)?(\w+)\}", r"{\1}", path)
 
 
-def test_search_is_the_search_page_function_with_the_readers_visibility(demo: Flask) -> None:
-    client = demo.test_client()
+def test_search_is_the_search_page_function_with_the_readers_visibility(
+    shipped_demo_and_board: Flask,
+) -> None:
+    client = shipped_demo_and_board.test_client()
     found = get_json(client, "/api/v1/search?q=interoperability&sort=oldest&limit=2")
     assert found["total"] >= 3 and len(found["items"]) == 2
     assert found["facets"]["lists"] == {"foundation": found["total"]}
@@ -424,7 +429,7 @@ def test_search_is_the_search_page_function_with_the_readers_visibility(demo: Fl
     )
 
     assert get_json(client, "/api/v1/search?q=minutes")["total"] == 0  # the private list
-    viewer = bearer(token_for(demo, "viewer"))
+    viewer = bearer(token_for(shipped_demo_and_board, "viewer"))
     assert get_json(client, "/api/v1/search?q=minutes", headers=viewer)["total"] == 1
 
     problem = get_json(client, "/api/v1/search?q=date:2014-13", 400)
@@ -432,8 +437,8 @@ def test_search_is_the_search_page_function_with_the_readers_visibility(demo: Fl
     get_json(client, "/api/v1/search", 400)
 
 
-def test_staff_create_and_revoke_their_tokens_in_the_app(demo: Flask) -> None:
-    client = signed_in(demo, "viewer")
+def test_staff_create_and_revoke_their_tokens_in_the_app(shipped_demo_and_board: Flask) -> None:
+    client = signed_in(shipped_demo_and_board, "viewer")
     page = client.get("/account/tokens").get_data(as_text=True)
     assert "Your API tokens" in page
     created = client.post(
@@ -442,18 +447,24 @@ def test_staff_create_and_revoke_their_tokens_in_the_app(demo: Flask) -> None:
     secret = re.search(r'<code class="secret">(qrm_[\w-]+)</code>', created)
     assert secret, created
     assert secret.group(1) not in client.get("/account/tokens").get_data(as_text=True)
-    lists = get_json(demo.test_client(), "/api/v1/lists", headers=bearer(secret.group(1)))
+    lists = get_json(
+        shipped_demo_and_board.test_client(), "/api/v1/lists", headers=bearer(secret.group(1))
+    )
     assert "board" in [item["name"] for item in lists["items"]]
 
-    with demo.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(shipped_demo_and_board)() as session:
         token_id = session.scalars(select(ApiToken.id)).one()
     revoke = client.post(
         f"/account/tokens/{token_id}/revoke",
         data={"csrf_token": csrf_token(client, "/account/tokens")},
     )
     assert revoke.status_code == 302
-    get_json(demo.test_client(), "/api/v1/lists", 401, headers=bearer(secret.group(1)))
-    assert demo.test_client().get("/account/tokens").status_code == 302  # sign in first
+    get_json(
+        shipped_demo_and_board.test_client(), "/api/v1/lists", 401, headers=bearer(secret.group(1))
+    )
+    assert (
+        shipped_demo_and_board.test_client().get("/account/tokens").status_code == 302
+    )  # sign in first
 
 
 def test_quorum_serve_starts_its_workers_outside_any_app_context(
@@ -474,20 +485,22 @@ def test_quorum_serve_starts_its_workers_outside_any_app_context(
     assert seen == [False]
 
 
-def test_positions_of_hidden_messages_are_not_shown(demo: Flask) -> None:
-    client = demo.test_client()
+def test_positions_of_hidden_messages_are_not_shown(shipped_demo_and_board: Flask) -> None:
+    client = shipped_demo_and_board.test_client()
     troy = get_json(client, f"/api/v1/positions?message_id={TROY}")["items"][0]
     before = get_json(client, f"/api/v1/threads/{troy['thread']}/positions")
     assert any(h["message_id"] == TROY for p in before["positions"] for h in p["history"])
-    hide(demo, TROY)
+    hide(shipped_demo_and_board, TROY)
     after = get_json(client, f"/api/v1/threads/{troy['thread']}/positions")
     assert not any(h["message_id"] == TROY for p in after["positions"] for h in p["history"])
     assert get_json(client, f"/api/v1/positions?message_id={TROY}")["items"] == []
 
 
-def test_decisions_show_no_link_or_announcement_the_reader_may_not_see(demo: Flask) -> None:
-    headers = bearer(token_for(demo, "editor"))
-    client = demo.test_client()
+def test_decisions_show_no_link_or_announcement_the_reader_may_not_see(
+    shipped_demo_and_board: Flask,
+) -> None:
+    headers = bearer(token_for(shipped_demo_and_board, "editor"))
+    client = shipped_demo_and_board.test_client()
     client.patch(
         f"/api/v1/decisions/{SLUG}",
         json={"announced_by": "private-1@example.org"},
@@ -497,6 +510,6 @@ def test_decisions_show_no_link_or_announcement_the_reader_may_not_see(demo: Fla
     decision = get_json(client, f"/api/v1/decisions/{SLUG}")
     assert decision["announced_by"] is None
     assert any(link["message_id"] == TROY for link in decision["links"])
-    hide(demo, TROY)
+    hide(shipped_demo_and_board, TROY)
     decision = get_json(client, f"/api/v1/decisions/{SLUG}")
     assert not any(link["message_id"] == TROY for link in decision["links"])

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import CORPORA, run_cli
+from tests.helpers import CORPORA, run_cli
 
 MONTHS = ("2010-January", "2010-February", "2010-March")
 

@@ -15,13 +15,18 @@ from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from sqlalchemy import update
 
-from app import create_app
 from app.api.openapi import document
 from app.api_tokens import issue_token
-from app.db import upgrade
 from app.models import MailingList, Message, User
-from tests.conftest import EXAMPLES, fresh_database, run_cli
-from tests.staff import make_user
+from tests.helpers import (
+    build_app,
+    fresh_database,
+    import_shipped_decisions,
+    ingest_foundation,
+    make_user,
+    run_cli,
+    sessions_of,
+)
 
 #: Examples per operation: enough to reach every parameter's edge cases, bounded so that
 #: the whole fuzz run stays well under two minutes on two cores.
@@ -39,22 +44,14 @@ PRIVATE_MBOX = (
 
 def fuzz_app(home: Path, database_url: str) -> tuple[Flask, str]:
     """The demo archive plus a private list and a hidden message, and an editor's token."""
-    app = create_app(
-        {
-            "home": str(home),
-            "database_url": database_url,
-            "api": {"writes_per_minute": 1_000_000},
-        }
-    )
-    app.config["TESTING"] = True
-    upgrade(app.extensions["quorum.engine"])
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    run_cli(app, "import", "decisions", str(EXAMPLES / "decisions.jsonl"))
+    app = build_app(database_url, home, api={"writes_per_minute": 1_000_000})
+    ingest_foundation(app)
+    import_shipped_decisions(app)
     private = home / "board.mbox"
     private.write_bytes(PRIVATE_MBOX)
     run_cli(app, "ingest", str(private), "--list", "board")
     make_user(app, "fuzzer", "editor")
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(
             update(MailingList).where(MailingList.name == "board").values(visibility="private")
         )

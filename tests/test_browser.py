@@ -12,17 +12,22 @@ from sqlalchemy import select, update
 from app.models import Message, Position
 from app.search import rebuild
 from tests.browsers import BROWSER_MARKS, chromium, serving, shot
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import PASSWORD, make_user
+from tests.helpers import (
+    PASSWORD,
+    import_shipped_decisions,
+    ingest_foundation,
+    make_user,
+    sessions_of,
+)
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def live_url(sqlite_app: Flask) -> Iterator[str]:
-    run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
-    run_cli(sqlite_app, "import", "decisions", str(EXAMPLES / "decisions.jsonl"))
-    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+    ingest_foundation(sqlite_app)
+    import_shipped_decisions(sqlite_app)
+    with sessions_of(sqlite_app)() as session:
         rebuild(session, sqlite_app.config["QUORUM"].index_dir)
     make_user(sqlite_app, "eddie", "editor")
     with serving(sqlite_app) as url:
@@ -149,7 +154,7 @@ def test_an_editor_records_a_decision_and_links_the_debate(live_url: str, browse
 def test_an_editor_confirms_a_position_in_place(
     sqlite_app: Flask, live_url: str, browser: object
 ) -> None:
-    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(sqlite_app)() as session:
         troy = session.scalars(select(Message).where(Message.message_id.like("<CF1A2E3B%"))).one()
         session.execute(update(Position).values(unsure=False))
         session.execute(

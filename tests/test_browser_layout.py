@@ -20,8 +20,16 @@ from app.governance import set_thread_tags
 from app.models import Message, Thread
 from app.search import rebuild
 from tests.browsers import BROWSER_MARKS, SHOTS, chromium, serving, shot
-from tests.conftest import EXAMPLES, FIXTURES, build_app, run_cli
-from tests.staff import PASSWORD, make_user
+from tests.helpers import (
+    FIXTURES,
+    PASSWORD,
+    build_app,
+    import_shipped_decisions,
+    ingest_foundation,
+    make_user,
+    run_cli,
+    sessions_of,
+)
 
 pytestmark = BROWSER_MARKS
 
@@ -49,13 +57,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     path of the long-named sender's page."""
     home = tmp_path_factory.mktemp("layout")
     app: Flask = build_app(f"sqlite:///{home / 'quorum.sqlite3'}", home / "home")
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    run_cli(app, "import", "decisions", str(EXAMPLES / "decisions.jsonl"))
+    ingest_foundation(app)
+    import_shipped_decisions(app)
     run_cli(app, "ingest", str(PAGES / "long-strings.mbox"), "--list", LIST)
     imported = run_cli(app, "import", "decisions", str(PAGES / "decisions.jsonl")).output
     assert "2 links added" in imported
     admin = make_user(app, "ada", "admin")
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         thread = session.scalars(select(Thread).where(Thread.key == f"<{message_key(1)}>")).one()
         set_thread_tags(session, thread, [TAG], admin)
         sender = session.scalars(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.conftest import CORPORA, run_cli
+from tests.helpers import CORPORA, run_cli
 
 MONTH = (
     CORPORA

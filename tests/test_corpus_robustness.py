@@ -14,15 +14,13 @@ from app import settings_of
 from app.importer import run_ingest
 from app.models import Message
 from app.store import Account
-from tests.conftest import CORPORA
+from tests.helpers import CORPORA, sessions_of
 
 NOTMUCH = CORPORA / "notmuch-gpl3" / "test" / "corpora"
 
 
 def ingest(app: Flask, *paths: Path) -> Account:
-    return run_ingest(
-        app.extensions["quorum.sessionmaker"], settings_of(app), list(paths), progress=False
-    )
+    return run_ingest(sessions_of(app), settings_of(app), list(paths), progress=False)
 
 
 def assert_every_file_accounted_for(account: Account, root: Path) -> None:
@@ -61,7 +59,7 @@ def test_notmuch_copies_rewritten_by_relays_are_kept_and_flagged(sqlite_app: Fla
     every copy is stored, and copies in one list are flagged as id conflicts."""
     account = ingest(sqlite_app, NOTMUCH / "duplicate")
     assert (account.read, account.stored) == (9, 9)
-    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(sqlite_app)() as session:
         rows = session.execute(
             select(Message.list_id, Message.message_id, Message.id_conflict)
         ).all()

@@ -17,7 +17,7 @@ from app.db import upgrade
 from app.importer import run_ingest
 from app.models import Message
 from app.store import Account
-from tests.conftest import CORPORA, run_cli
+from tests.helpers import CORPORA, run_cli, sessions_of
 
 ARCHIVE = CORPORA / "twisted-python" / "archive"
 pytestmark = pytest.mark.corpus
@@ -30,9 +30,7 @@ def fresh_app(home: Path) -> Flask:
 
 
 def ingest(app: Flask, *paths: Path) -> Account:
-    return run_ingest(
-        app.extensions["quorum.sessionmaker"], settings_of(app), list(paths), progress=False
-    )
+    return run_ingest(sessions_of(app), settings_of(app), list(paths), progress=False)
 
 
 def exported(app: Flask) -> list[str]:
@@ -61,7 +59,7 @@ def test_the_double_import_stores_each_distinct_message_once(
     turned into "?", undecoded UTF-7, bodies cut at a "From " line) are duplicates; only
     copies with genuinely different text stay as flagged id conflicts, and they are few."""
     app, account = whole_archive
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         distinct_ids = session.scalar(
             select(func.count()).select_from(
                 select(Message.list_id, Message.message_id).distinct().subquery()
@@ -94,7 +92,7 @@ def test_the_2003_april_folder_counts_its_orphan_copies_as_duplicates(tmp_path: 
     assert account.read == 1006  # ~500 linked articles and ~500 orphans no index links
     assert account.stored + account.duplicate == account.read
     assert account.duplicate >= 480
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         synthetic = session.scalar(select(func.count()).where(Message.synthetic_id))
         itamar = session.scalar(
             select(Message).where(Message.article_url == "2003-April/035890.html")
@@ -122,7 +120,7 @@ def test_with_its_txt_month_an_html_folder_adds_article_urls_not_messages(
     app = fresh_app(tmp_path / "both")
     account = ingest(app, ARCHIVE / "2003-April", ARCHIVE / "2003-April.txt.gz")
     assert account.stored == stored
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         rows = session.execute(select(Message.date_source, Message.article_url)).all()
     assert all(source != "article" for source, _ in rows)  # full headers won
     assert sum(1 for _, url in rows if url) >= 0.9 * len(rows)

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.models import DecisionLink
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli, sessions_of
 
 DEMO_DECISIONS = EXAMPLES / "decisions.jsonl"
 
@@ -34,7 +34,7 @@ def test_importing_twice_adds_no_link_twice_and_export_round_trips(app: Flask) -
     run_cli(app, "import", "decisions", str(DEMO_DECISIONS))
     again = run_cli(app, "import", "decisions", str(DEMO_DECISIONS))
     assert "1 decisions written, 0 links added" in again.stdout
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         assert session.scalar(select(func.count(DecisionLink.id))) == 2
     exported = json.loads(run_cli(app, "export", "decisions").stdout)
     original = json.loads(DEMO_DECISIONS.read_text())

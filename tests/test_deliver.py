@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select, text
 
 from app.db import upgrade
 from app.models import Message, Rejection
-from tests.conftest import FIXTURES, ROOT, fresh_database
+from tests.helpers import FIXTURES, ROOT, fresh_database
 
 LIVE = FIXTURES / "live"
 QUORUM = Path(sys.executable).parent / "quorum"

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from app.web.page_cache import PageCache, page_cache
-from tests.conftest import EXAMPLES, build_app, run_cli
+from tests.helpers import build_app, ingest_foundation, run_cli
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SEED_ROOT = "1391522712.2459.12.camel@sorcha.example"
@@ -25,10 +25,10 @@ BASE = "https://lists.example.org/archive"
 
 
 @pytest.fixture
-def demo_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """The demo archive served under a configured public base URL."""
+def foundation_at_public_base_url(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The foundation list served under a configured public base URL."""
     application = build_app(database_url, tmp_path / "home", public_base_url=BASE)
-    run_cli(application, "ingest", str(EXAMPLES / "foundation"))
+    ingest_foundation(application)
     yield application
     application.extensions["quorum.engine"].dispose()
 
@@ -41,8 +41,10 @@ def absolute_urls(feed_xml: bytes) -> list[str]:
 
 
 @pytest.mark.parametrize("url", FEEDS)
-def test_a_forged_host_cannot_change_what_the_next_reader_gets(demo_app: Flask, url: str) -> None:
-    client = demo_app.test_client()
+def test_a_forged_host_cannot_change_what_the_next_reader_gets(
+    foundation_at_public_base_url: Flask, url: str
+) -> None:
+    client = foundation_at_public_base_url.test_client()
     forged = client.get(url, headers={"Host": "evil.example"})
     honest = client.get(url)
     for response in (forged, honest):
@@ -51,8 +53,10 @@ def test_a_forged_host_cannot_change_what_the_next_reader_gets(demo_app: Flask, 
     assert forged.data == honest.data
 
 
-def test_every_absolute_url_in_a_feed_starts_with_the_public_base_url(demo_app: Flask) -> None:
-    client = demo_app.test_client()
+def test_every_absolute_url_in_a_feed_starts_with_the_public_base_url(
+    foundation_at_public_base_url: Flask,
+) -> None:
+    client = foundation_at_public_base_url.test_client()
     for url in FEEDS[:2]:
         urls = absolute_urls(client.get(url, headers={"Host": "evil.example"}).data)
         assert urls and all(u.startswith(f"{BASE}/") for u in urls), urls
@@ -64,7 +68,7 @@ def test_without_a_configured_base_url_feeds_use_the_default_serve_address(
     database_url: str, tmp_path: Path
 ) -> None:
     application = build_app(database_url, tmp_path / "home")
-    run_cli(application, "ingest", str(EXAMPLES / "foundation"))
+    ingest_foundation(application)
     feed = application.test_client().get(FEEDS[0], headers={"Host": "evil.example"}).data
     urls = absolute_urls(feed)
     assert urls and all(u.startswith("http://127.0.0.1:5000/") for u in urls), urls
@@ -72,7 +76,7 @@ def test_without_a_configured_base_url_feeds_use_the_default_serve_address(
 
 
 def test_a_subject_with_control_characters_still_gives_well_formed_feeds(
-    demo_app: Flask, tmp_path: Path
+    foundation_at_public_base_url: Flask, tmp_path: Path
 ) -> None:
     box = tmp_path / "control.mbox"
     box.write_bytes(
@@ -83,8 +87,8 @@ def test_a_subject_with_control_characters_still_gives_well_formed_feeds(
         b"Date: Mon, 6 Jan 2014 10:00:00 +0000\n\n"
         b"body with \x02 and \x1b[31m escape\n"
     )
-    run_cli(demo_app, "ingest", str(box), "--list", "foundation")
-    client = demo_app.test_client()
+    run_cli(foundation_at_public_base_url, "ingest", str(box), "--list", "foundation")
+    client = foundation_at_public_base_url.test_client()
     for url in (
         "/lists/foundation/feed.atom",
         "/lists/foundation/thread-feed/control-1@example.org",

@@ -16,8 +16,7 @@ from sqlalchemy import select
 from app.api.pagination import encode
 from app.governance import DecisionFields, create_decision
 from app.models import User
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import PASSWORD, csrf_token, make_user, signed_in
+from tests.helpers import PASSWORD, StaffClient, csrf_token, make_user, run_cli, sessions_of
 
 HUGE = "99999999999999999999"  # beyond 64 bits: no database column holds it
 DIGITS = "9" * 5000  # beyond what Python converts from text without complaint
@@ -29,14 +28,17 @@ HOSTILE_CELLS = {
 }
 
 
+pytestmark = pytest.mark.usefixtures("plain_and_formula_decisions")
+
+
 @pytest.fixture
-def demo(app: Flask) -> Flask:
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    with app.extensions["quorum.sessionmaker"]() as session:
+def plain_and_formula_decisions(foundation_app: Flask) -> None:
+    """Two decisions added to the foundation list: "Interoperability first", and one whose
+    fields are spreadsheet formulas (HOSTILE_CELLS)."""
+    with sessions_of(foundation_app)() as session:
         create_decision(session, DecisionFields(title="Interoperability first"), None)
         create_decision(session, DecisionFields(**HOSTILE_CELLS), None)
         session.commit()
-    return app
 
 
 def sign_in_from(client: FlaskClient, address: str, name: str, password: str) -> int:
@@ -71,13 +73,13 @@ def sign_out(client: FlaskClient) -> None:
     ],
 )
 def test_numbers_no_row_can_have_are_refused_on_public_pages(
-    demo: Flask, url: str, status: int
+    foundation_client: FlaskClient, url: str, status: int
 ) -> None:
-    assert demo.test_client().get(url).status_code == status
+    assert foundation_client.get(url).status_code == status
 
 
-def test_numbers_no_row_can_have_are_refused_on_staff_pages(demo: Flask) -> None:
-    admin = signed_in(demo, "admin")
+def test_numbers_no_row_can_have_are_refused_on_staff_pages(staff_client: StaffClient) -> None:
+    admin = staff_client("admin")
     token = csrf_token(admin, "/admin/users")
     assert admin.get(f"/admin/audit?page={HUGE}").status_code == 400
     assert admin.post(f"/admin/users/{HUGE}", data={"csrf_token": token}).status_code == 404
@@ -95,8 +97,10 @@ def test_numbers_no_row_can_have_are_refused_on_staff_pages(demo: Flask) -> None
         f"/api/v1/decisions?limit={DIGITS}",
     ],
 )
-def test_crafted_api_cursors_and_numbers_are_problems(demo: Flask, url: str) -> None:
-    response = demo.test_client().get(url)
+def test_crafted_api_cursors_and_numbers_are_problems(
+    foundation_client: FlaskClient, url: str
+) -> None:
+    response = foundation_client.get(url)
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["status"] == 400
@@ -105,8 +109,10 @@ def test_crafted_api_cursors_and_numbers_are_problems(demo: Flask, url: str) -> 
 # CSV downloads -----------------------------------------------------------------------------
 
 
-def test_csv_cells_that_would_run_as_formulas_are_made_inert(demo: Flask) -> None:
-    download = demo.test_client().get("/decisions.csv").get_data(as_text=True)
+def test_csv_cells_that_would_run_as_formulas_are_made_inert(
+    foundation_client: FlaskClient,
+) -> None:
+    download = foundation_client.get("/decisions.csv").get_data(as_text=True)
     rows = {row["slug"]: row for row in csv.DictReader(io.StringIO(download))}
     hostile = next(row for row in rows.values() if row["title"].endswith('"details")'))
     for column, value in HOSTILE_CELLS.items():
@@ -126,9 +132,11 @@ def copy_of_session(app: Flask, client: FlaskClient) -> FlaskClient:
     return thief
 
 
-def test_a_session_cookie_copied_before_sign_out_is_dead_after_it(demo: Flask) -> None:
-    viewer = signed_in(demo, "viewer")
-    thief = copy_of_session(demo, viewer)
+def test_a_session_cookie_copied_before_sign_out_is_dead_after_it(
+    foundation_app: Flask, staff_client: StaffClient
+) -> None:
+    viewer = staff_client("viewer")
+    thief = copy_of_session(foundation_app, viewer)
     assert thief.get("/account/tokens").status_code == 200
 
     sign_out(viewer)
@@ -138,11 +146,13 @@ def test_a_session_cookie_copied_before_sign_out_is_dead_after_it(demo: Flask) -
     assert viewer.get("/account/tokens").status_code == 200
 
 
-def test_reactivating_an_account_does_not_revive_its_old_sessions(demo: Flask) -> None:
-    viewer = signed_in(demo, "viewer")
-    thief = copy_of_session(demo, viewer)
-    admin = signed_in(demo, "admin")
-    with demo.extensions["quorum.sessionmaker"]() as session:
+def test_reactivating_an_account_does_not_revive_its_old_sessions(
+    foundation_app: Flask, staff_client: StaffClient
+) -> None:
+    viewer = staff_client("viewer")
+    thief = copy_of_session(foundation_app, viewer)
+    admin = staff_client("admin")
+    with sessions_of(foundation_app)() as session:
         viewer_id = session.scalar(select(User.id).where(User.name == "viewer-user"))
     token = csrf_token(admin, "/admin/users")
     url = f"/admin/users/{viewer_id}"
@@ -156,32 +166,32 @@ def test_reactivating_an_account_does_not_revive_its_old_sessions(demo: Flask) -
 # Sign-in throttling ----------------------------------------------------------------------
 
 
-def test_a_strangers_failures_do_not_lock_the_owner_out(demo: Flask) -> None:
-    make_user(demo, "ada", "admin")
-    stranger = demo.test_client()
+def test_a_strangers_failures_do_not_lock_the_owner_out(foundation_app: Flask) -> None:
+    make_user(foundation_app, "ada", "admin")
+    stranger = foundation_app.test_client()
     for _ in range(5):
         assert sign_in_from(stranger, "198.51.100.7", "ada", "wrong password!") == 401
     assert sign_in_from(stranger, "198.51.100.7", "ada", PASSWORD) == 429
 
-    owner = demo.test_client()
+    owner = foundation_app.test_client()
     assert sign_in_from(owner, "203.0.113.9", "ada", PASSWORD) == 302
 
 
 def test_guessing_spread_over_addresses_and_spellings_is_capped_but_not_for_the_owner(
-    demo: Flask,
+    foundation_app: Flask,
 ) -> None:
-    make_user(demo, "ada", "admin")
-    owner = demo.test_client()
+    make_user(foundation_app, "ada", "admin")
+    owner = foundation_app.test_client()
     assert sign_in_from(owner, "203.0.113.9", "ada", PASSWORD) == 302
     sign_out(owner)
 
     spellings = ["ada", " ada", "ada ", "  ada  ", "\tada"]
     for host in range(1, 5):
-        attacker = demo.test_client()
+        attacker = foundation_app.test_client()
         for name in spellings:
             assert sign_in_from(attacker, f"198.51.100.{host}", name, "wrong password!") == 401
 
-    newcomer = demo.test_client()
+    newcomer = foundation_app.test_client()
     assert sign_in_from(newcomer, "192.0.2.50", " ada ", PASSWORD) == 429
     assert sign_in_from(owner, "192.0.2.50", "ada", PASSWORD) == 302
 
@@ -189,11 +199,13 @@ def test_guessing_spread_over_addresses_and_spellings_is_capped_but_not_for_the_
 # Caching ---------------------------------------------------------------------------------
 
 
-def test_pages_for_signed_in_users_are_never_stored_but_public_ones_may_be(demo: Flask) -> None:
-    anonymous = demo.test_client().get("/lists/foundation")
+def test_pages_for_signed_in_users_are_never_stored_but_public_ones_may_be(
+    foundation_client: FlaskClient, staff_client: StaffClient
+) -> None:
+    anonymous = foundation_client.get("/lists/foundation")
     assert "no-store" not in anonymous.headers.get("Cache-Control", "")
 
-    viewer = signed_in(demo, "viewer")
+    viewer = staff_client("viewer")
     assert viewer.get("/lists/foundation").headers["Cache-Control"] == "no-store"
     created = viewer.post(
         "/account/tokens",
@@ -203,10 +215,10 @@ def test_pages_for_signed_in_users_are_never_stored_but_public_ones_may_be(demo:
     assert created.headers["Cache-Control"] == "no-store"
 
 
-def test_api_answers_to_a_token_holder_are_never_stored(demo: Flask) -> None:
-    make_user(demo, "reader", "viewer")
-    secret = run_cli(demo, "users", "token", "reader").output.strip()
-    client = demo.test_client()
+def test_api_answers_to_a_token_holder_are_never_stored(foundation_app: Flask) -> None:
+    make_user(foundation_app, "reader", "viewer")
+    secret = run_cli(foundation_app, "users", "token", "reader").output.strip()
+    client = foundation_app.test_client()
     answer = client.get("/api/v1/lists", headers={"Authorization": f"Bearer {secret}"})
     assert answer.status_code == 200
     assert answer.headers["Cache-Control"] == "no-store"
@@ -214,12 +226,12 @@ def test_api_answers_to_a_token_holder_are_never_stored(demo: Flask) -> None:
 
 
 def test_a_malformed_token_header_on_a_read_is_answered_not_a_server_error(
-    demo: Flask,
+    foundation_client: FlaskClient,
 ) -> None:
     """A read that never looks at the token still carries credentials: the response is
     private (no-store), and deciding that must not load (and reject) the token after the
     response was made."""
-    answer = demo.test_client().get(
+    answer = foundation_client.get(
         "/api/v1/threads", headers={"Authorization": "Basic bm90IGEgdG9rZW4="}
     )
     assert answer.status_code < 500

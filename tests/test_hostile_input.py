@@ -30,7 +30,7 @@ from ingest.records import RawMessage, RejectedMessage, SizeLimit
 from ingest.segments import segment_body
 from ingest.sources import iter_archive
 from ingest.sources.mbox import split_mbox
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 HEADERS = b"From: Mallory <mallory@example.org>\nDate: Tue, 1 Apr 2003 12:00:00 +0000\n"
 ENVELOPE = b"From mallory@example.org Tue Apr  1 12:00:00 2003\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli
 
 DEMO = EXAMPLES / "foundation"
 SEED_THREAD = "<1391522712.2459.12.camel@sorcha.example>"

@@ -21,7 +21,7 @@ from app.models import (
     Thread,
     thread_tags,
 )
-from tests.conftest import FIXTURES, run_cli
+from tests.helpers import FIXTURES, run_cli, sessions_of
 
 GARDEN = FIXTURES / "ingest" / "garden"
 MONTH = GARDEN / "2019-March"
@@ -42,7 +42,7 @@ def exported(app: Flask) -> dict[str, dict[str, object]]:
 
 
 def rows(app: Flask) -> dict[str, Message]:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return {m.message_id: m for m in session.scalars(select(Message))}
 
 
@@ -98,7 +98,7 @@ def test_same_message_id_with_different_content_is_stored_and_flagged(
     box.write_bytes(message + b"I agree.\n\n" + message + b"I disagree entirely.\n")
     account = ingest(app, str(box))
     assert (account["stored"], account["duplicate"]) == (2, 0)
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         flags = session.scalars(select(Message.id_conflict)).all()
     assert flags == [True, True]
 
@@ -132,7 +132,7 @@ def test_a_late_parent_merging_two_threads_carries_their_rows_along(
     (tmp_path / "first.mbox").write_bytes(mail("<b@e>", "<x@e>") + mail("<c@e>", "<y@e>"))
     (tmp_path / "late.mbox").write_bytes(mail("<x@e>", "<y@e>"))
     ingest(app, str(tmp_path / "first.mbox"), "--list", "l")
-    sessions = app.extensions["quorum.sessionmaker"]
+    sessions = sessions_of(app)
     with sessions() as session:
         threads = {t.key: t.id for t in session.scalars(select(Thread))}
         doomed, kept = threads["<x@e>"], threads["<y@e>"]

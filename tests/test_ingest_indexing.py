@@ -18,9 +18,7 @@ from app.db import upgrade
 from app.models import IngestRun, Position
 from app.search import index_of, search
 from app.search.background import BackgroundIndexer
-from tests.conftest import EXAMPLES, run_cli
-from tests.test_search import mail
-from tests.test_search_index import mbox
+from tests.helpers import EXAMPLES, mail, mbox, run_cli, sessions_of
 
 
 def one_message(path: Path, mid: str, word: str) -> Path:
@@ -99,7 +97,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[RecordingIndexer]:
 
 
 def runs(app: Flask) -> list[IngestRun]:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return list(session.scalars(select(IngestRun).order_by(IngestRun.id)))
 
 
@@ -174,7 +172,7 @@ def one_thread(path: Path, count: int) -> Path:
 
 
 def positions(app: Flask) -> int:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return session.scalar(select(func.count()).select_from(Position)) or 0
 
 

@@ -16,8 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import csrf_token, signed_in
+from tests.helpers import StaffClient, csrf_token, run_cli, signed_in
 
 NUL_MBOX = (
     b"From mallory@example.org Tue Apr  1 12:00:00 2003\n"
@@ -88,12 +87,6 @@ def test_rerunning_an_ingest_of_mail_with_nul_bytes_stores_nothing_new(
     assert (again["read"], again["stored"], again["duplicate"]) == (2, 0, 2)
 
 
-@pytest.fixture
-def demo(app: Flask) -> Flask:
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    return app
-
-
 @pytest.mark.parametrize(
     ("url", "status"),
     [
@@ -110,9 +103,9 @@ def demo(app: Flask) -> Flask:
     ],
 )
 def test_a_nul_in_a_url_answers_404_in_a_path_and_400_in_a_query(
-    demo: Flask, url: str, status: int
+    foundation_client: FlaskClient, url: str, status: int
 ) -> None:
-    assert demo.test_client().get(url).status_code == status
+    assert foundation_client.get(url).status_code == status
 
 
 def _urls_with_nul(app: Flask) -> list[str]:
@@ -129,10 +122,12 @@ def _urls_with_nul(app: Flask) -> list[str]:
 
 
 @pytest.mark.parametrize("role", [None, "admin"])
-def test_no_page_answers_500_to_a_nul(demo: Flask, role: str | None) -> None:
-    client: FlaskClient = signed_in(demo, role)
+def test_no_page_answers_500_to_a_nul(
+    foundation_app: Flask, staff_client: StaffClient, role: str | None
+) -> None:
+    client = staff_client(role)
 
-    answers = {url: client.get(url).status_code for url in _urls_with_nul(demo)}
+    answers = {url: client.get(url).status_code for url in _urls_with_nul(foundation_app)}
 
     assert {url: code for url, code in answers.items() if code not in (400, 404)} == {}
 

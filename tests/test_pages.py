@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, select, update
 
 from app.governance import record
 from app.models import MailingList, Message
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import run_cli, sessions_of
 
 SEED_THREAD = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 TROY = "CF1A2E3B.3B1A2%troy.toman@rackspace.com"
@@ -35,12 +34,6 @@ XSS_MBOX = (
 )
 
 
-@pytest.fixture
-def demo(app: Flask) -> FlaskClient:
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    return app.test_client()
-
-
 def page(client: FlaskClient, url: str, status: int = 200) -> str:
     response = client.get(url)
     assert response.status_code == status, url
@@ -48,7 +41,7 @@ def page(client: FlaskClient, url: str, status: int = 200) -> str:
 
 
 def set_list_visibility(app: Flask, name: str, visibility: str) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(
             update(MailingList).where(MailingList.name == name).values(visibility=visibility)
         )
@@ -70,8 +63,10 @@ def counted_queries(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def test_home_lists_the_lists_with_counts_sparkline_and_recent_threads(demo: FlaskClient) -> None:
-    html = page(demo, "/")
+def test_home_lists_the_lists_with_counts_sparkline_and_recent_threads(
+    foundation_client: FlaskClient,
+) -> None:
+    html = page(foundation_client, "/")
     assert 'href="/lists/foundation"' in html
     assert 'data-label="Messages">6</td>' in html
     assert '<svg class="chart"' in html
@@ -80,14 +75,14 @@ def test_home_lists_the_lists_with_counts_sparkline_and_recent_threads(demo: Fla
 
 
 def test_the_list_page_ranks_the_debate_first_and_lists_newest_one_click_away(
-    demo: FlaskClient,
+    foundation_client: FlaskClient,
 ) -> None:
-    html = page(demo, "/lists/foundation")
+    html = page(foundation_client, "/lists/foundation")
     assert html.index("The two types of interoperability") < html.index(
         "Board meeting dial-in details"
     )
     assert 'href="/lists/foundation?view=newest"' in html
-    html = page(demo, "/lists/foundation?view=newest")
+    html = page(foundation_client, "/lists/foundation?view=newest")
     assert html.index("Board meeting dial-in details") < html.index(
         "The two types of interoperability"
     )
@@ -96,18 +91,18 @@ def test_the_list_page_ranks_the_debate_first_and_lists_newest_one_click_away(
     assert "February 2014" in html
 
 
-def test_the_month_view_orders_by_thread_date_or_author(demo: FlaskClient) -> None:
-    by_author = page(demo, "/lists/foundation/2014-2?order=author")
+def test_the_month_view_orders_by_thread_date_or_author(foundation_client: FlaskClient) -> None:
+    by_author = page(foundation_client, "/lists/foundation/2014-2?order=author")
     names = ["Dana Reyes", "Foundation Events", "Mark McLoughlin", "Sam Okafor", "Thierry Carrez"]
     assert [by_author.index(n) for n in names] == sorted(by_author.index(n) for n in names)
-    by_date = page(demo, "/lists/foundation/2014-2?order=date")
+    by_date = page(foundation_client, "/lists/foundation/2014-2?order=date")
     assert by_date.index("Dana Reyes") < by_date.index("Sam Okafor")
-    page(demo, "/lists/foundation/2014-13", 404)
-    page(demo, "/lists/foundation/2015-2", 404)
+    page(foundation_client, "/lists/foundation/2014-13", 404)
+    page(foundation_client, "/lists/foundation/2015-2", 404)
 
 
-def test_the_thread_page_is_a_reply_tree_with_quotes_folded(demo: FlaskClient) -> None:
-    full = page(demo, SEED_THREAD)
+def test_the_thread_page_is_a_reply_tree_with_quotes_folded(foundation_client: FlaskClient) -> None:
+    full = page(foundation_client, SEED_THREAD)
     assert "download as mbox" in full and "<svg" in full
     html = full[full.index('<ol class="thread">') :]
     order = [
@@ -129,44 +124,46 @@ def test_the_thread_page_is_a_reply_tree_with_quotes_folded(demo: FlaskClient) -
 
 
 def test_thread_page_queries_do_not_grow_with_the_number_of_messages(
-    app: Flask, demo: FlaskClient
+    foundation_app: Flask, foundation_client: FlaskClient
 ) -> None:
     counts = []
     for url in ("/lists/foundation/threads/board-call-20140207@example.org", SEED_THREAD):
-        with counted_queries(app) as statements:
-            page(demo, url)
+        with counted_queries(foundation_app) as statements:
+            page(foundation_client, url)
         counts.append(len(statements))
     assert counts[0] == counts[1], counts  # 1 message and 5 messages: the same queries
 
 
 def test_anonymous_pages_are_served_again_until_the_data_changes(
-    app: Flask, demo: FlaskClient
+    foundation_app: Flask, foundation_client: FlaskClient
 ) -> None:
-    first = page(demo, SEED_THREAD)
-    with counted_queries(app) as statements:
-        assert page(demo, SEED_THREAD) == first
+    first = page(foundation_client, SEED_THREAD)
+    with counted_queries(foundation_app) as statements:
+        assert page(foundation_client, SEED_THREAD) == first
     assert len(statements) <= 4  # only the data version was asked for
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(foundation_app)() as session:
         session.execute(
             update(Message).where(Message.message_id == f"<{TROY}>").values(hidden=True)
         )
         record(session, "message.hidden", None, subject_type="message")
         session.commit()
-    assert "simpler first steps</pre>" not in page(demo, SEED_THREAD)
+    assert "simpler first steps</pre>" not in page(foundation_client, SEED_THREAD)
 
 
-def test_a_message_has_a_permalink_with_or_without_brackets(demo: FlaskClient) -> None:
-    html = page(demo, f"/m/{TROY.replace('%', '%25')}")
+def test_a_message_has_a_permalink_with_or_without_brackets(foundation_client: FlaskClient) -> None:
+    html = page(foundation_client, f"/m/{TROY.replace('%', '%25')}")
     assert "I am very supportive of taking simpler first steps" in html
     assert f"{SEED_THREAD}#m" in html
-    bracketed = page(demo, f"/m/%3C{TROY.replace('%', '%25')}%3E")
+    bracketed = page(foundation_client, f"/m/%3C{TROY.replace('%', '%25')}%3E")
     assert bracketed[bracketed.index("<article") :] == html[html.index("<article") :]
-    assert "simpler first steps" in page(demo, f"/lists/foundation/m/{TROY.replace('%', '%25')}")
-    page(demo, "/m/no-such-message@example.org", 404)
+    assert "simpler first steps" in page(
+        foundation_client, f"/lists/foundation/m/{TROY.replace('%', '%25')}"
+    )
+    page(foundation_client, "/m/no-such-message@example.org", 404)
 
 
-def test_raw_source_is_a_download_of_the_archived_bytes(demo: FlaskClient) -> None:
-    response = demo.get(f"/raw/{TROY.replace('%', '%25')}")
+def test_raw_source_is_a_download_of_the_archived_bytes(foundation_client: FlaskClient) -> None:
+    response = foundation_client.get(f"/raw/{TROY.replace('%', '%25')}")
     assert response.status_code == 200
     assert response.mimetype == "message/rfc822"
     assert response.headers["Content-Disposition"].startswith("attachment")
@@ -174,18 +171,20 @@ def test_raw_source_is_a_download_of_the_archived_bytes(demo: FlaskClient) -> No
 
 
 def test_a_thread_downloads_as_an_mbox_that_quorum_reads_back(
-    app: Flask, demo: FlaskClient, tmp_path: Path
+    foundation_app: Flask, foundation_client: FlaskClient, tmp_path: Path
 ) -> None:
-    response = demo.get(SEED_THREAD.replace("/threads/", "/mbox/"))
+    response = foundation_client.get(SEED_THREAD.replace("/threads/", "/mbox/"))
     assert response.status_code == 200
     box = tmp_path / "thread.mbox"
     box.write_bytes(response.data)
-    result = run_cli(app, "ingest", str(box), "--list", "foundation", "--json")
+    result = run_cli(foundation_app, "ingest", str(box), "--list", "foundation", "--json")
     assert '"duplicate": 5' in result.stdout
 
 
-def test_old_pipermail_urls_redirect_to_the_message(app: Flask, demo: FlaskClient) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+def test_old_pipermail_urls_redirect_to_the_message(
+    foundation_app: Flask, foundation_client: FlaskClient
+) -> None:
+    with sessions_of(foundation_app)() as session:
         session.execute(
             update(Message)
             .where(Message.message_id == f"<{TROY}>")
@@ -194,29 +193,29 @@ def test_old_pipermail_urls_redirect_to_the_message(app: Flask, demo: FlaskClien
             )
         )
         session.commit()
-    response = demo.get("/pipermail/foundation/2014-February/002345.html")
+    response = foundation_client.get("/pipermail/foundation/2014-February/002345.html")
     assert response.status_code == 301
     assert response.headers["Location"].endswith(f"/m/{TROY.replace('%', '%25')}")
-    page(demo, "/pipermail/foundation/2014-February/009999.html", 404)
+    page(foundation_client, "/pipermail/foundation/2014-February/009999.html", 404)
 
 
 def test_a_participant_page_shows_their_messages_threads_and_lists(
-    app: Flask, demo: FlaskClient
+    foundation_app: Flask, foundation_client: FlaskClient
 ) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(foundation_app)() as session:
         pid = session.scalar(
             select(Message.participant_id).where(Message.message_id == f"<{TROY}>")
         )
-    html = page(demo, f"/people/{pid}")
+    html = page(foundation_client, f"/people/{pid}")
     assert "Troy Toman" in html and "troy.toman at rackspace.com" in html
     assert "The two types of interoperability" in html
     assert 'href="/lists/foundation"' in html
-    page(demo, "/people/999999", 404)
+    page(foundation_client, "/people/999999", 404)
 
 
-def test_feeds_are_valid_atom(demo: FlaskClient) -> None:
+def test_feeds_are_valid_atom(foundation_client: FlaskClient) -> None:
     for url in ("/lists/foundation/feed.atom", SEED_THREAD.replace("/threads/", "/thread-feed/")):
-        response = demo.get(url)
+        response = foundation_client.get(url)
         assert response.mimetype == "application/atom+xml"
         feed = ET.fromstring(response.data)
         assert feed.tag == f"{ATOM}feed"
@@ -229,9 +228,11 @@ def test_feeds_are_valid_atom(demo: FlaskClient) -> None:
                 assert entry.find(f"{ATOM}{required}").text  # type: ignore[union-attr]
 
 
-def test_private_lists_are_404_on_every_page_and_feed(app: Flask, demo: FlaskClient) -> None:
-    set_list_visibility(app, "foundation", "private")
-    assert "foundation" not in page(demo, "/")
+def test_private_lists_are_404_on_every_page_and_feed(
+    foundation_app: Flask, foundation_client: FlaskClient
+) -> None:
+    set_list_visibility(foundation_app, "foundation", "private")
+    assert "foundation" not in page(foundation_client, "/")
     for url in (
         "/lists/foundation",
         "/lists/foundation/2014-2",
@@ -243,20 +244,20 @@ def test_private_lists_are_404_on_every_page_and_feed(app: Flask, demo: FlaskCli
         f"/raw/{TROY.replace('%', '%25')}",
         "/people/1",
     ):
-        page(demo, url, 404)
+        page(foundation_client, url, 404)
 
 
 def test_a_message_hidden_on_request_is_410_and_gone_from_the_thread(
-    app: Flask, demo: FlaskClient
+    foundation_app: Flask, foundation_client: FlaskClient
 ) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(foundation_app)() as session:
         session.execute(
             update(Message).where(Message.message_id == f"<{TROY}>").values(hidden=True)
         )
         session.commit()
-    assert "Removed on request" in page(demo, f"/m/{TROY.replace('%', '%25')}", 410)
-    page(demo, f"/raw/{TROY.replace('%', '%25')}", 410)
-    assert "simpler first steps</pre>" not in page(demo, SEED_THREAD)
+    assert "Removed on request" in page(foundation_client, f"/m/{TROY.replace('%', '%25')}", 410)
+    page(foundation_client, f"/raw/{TROY.replace('%', '%25')}", 410)
+    assert "simpler first steps</pre>" not in page(foundation_client, SEED_THREAD)
 
 
 def test_mail_content_is_escaped_everywhere(app: Flask, tmp_path: Path) -> None:
@@ -297,10 +298,10 @@ def test_errors_are_friendly_pages_without_tracebacks(app: Flask) -> None:
     page(client, "/lists/nope/threads/no-such-root@example.org", 404)
 
 
-def test_pages_carry_security_headers(demo: FlaskClient) -> None:
-    response = demo.get("/")
+def test_pages_carry_security_headers(foundation_client: FlaskClient) -> None:
+    response = foundation_client.get("/")
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
-    assert not re.search(r"<script>(?!</script>)", page(demo, SEED_THREAD))
+    assert not re.search(r"<script>(?!</script>)", page(foundation_client, SEED_THREAD))

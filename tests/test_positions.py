@@ -14,15 +14,11 @@ from app import settings_of
 from app.governance import correct_position
 from app.models import Message, Position, Thread
 from app.positions import active_model, recompute, tally, thread_positions
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli, sessions_of
 
 DEMO = EXAMPLES / "foundation"
 TOMAN = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "positions"
-
-
-def session_of(app: Flask) -> Session:
-    return app.extensions["quorum.sessionmaker"]()
 
 
 def position_of(session: Session, message_id: str) -> Position:
@@ -43,7 +39,7 @@ def exported_positions(app: Flask) -> dict[str, dict[str, object]]:
 
 def test_the_seed_gives_toman_support_from_his_own_words(app: Flask) -> None:
     assert run_cli(app, "ingest", str(DEMO)).exit_code == 0
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         toman = position_of(session, TOMAN)
         message = session.scalar(select(Message).where(Message.message_id == TOMAN))
         assert message is not None
@@ -81,7 +77,7 @@ def test_a_quote_is_traced_to_the_message_that_holds_its_words(app: Flask) -> No
     """Dana quotes Troy: the quoted words are found in Troy's own text, so the quote
     points at his message, not only at his name."""
     run_cli(app, "ingest", str(DEMO))
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         dana_reply = session.scalar(
             select(Message).where(Message.body.contains("Troy Toman wrote"))
         )
@@ -94,7 +90,7 @@ def test_a_quote_is_traced_to_the_message_that_holds_its_words(app: Flask) -> No
 
 def test_every_stored_message_gets_exactly_one_position(app: Flask) -> None:
     run_cli(app, "ingest", str(DEMO))
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         messages = session.scalars(select(Message.id)).all()
         positions = session.scalars(select(Position.message_pk)).all()
         assert sorted(messages) == sorted(positions)
@@ -102,7 +98,7 @@ def test_every_stored_message_gets_exactly_one_position(app: Flask) -> None:
 
 def test_recompute_is_idempotent_and_keeps_staff_corrections(app: Flask) -> None:
     run_cli(app, "ingest", str(DEMO))
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         before = _snapshot(session)
         toman = position_of(session, TOMAN)
         assert toman.thread_id is not None and toman.participant_id is not None
@@ -114,7 +110,7 @@ def test_recompute_is_idempotent_and_keeps_staff_corrections(app: Flask) -> None
     assert result.exit_code == 0, result.output
     assert "positions recomputed for 6 messages" in result.stdout
     run_cli(app, "positions", "recompute")
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         assert _snapshot(session) == before
         toman = position_of(session, TOMAN)
         assert toman.method == "model"  # the machine row is untouched …
@@ -135,7 +131,7 @@ def _snapshot(session: Session) -> list[tuple[object, ...]]:
 def test_the_latest_decisive_position_wins_and_history_is_kept(app: Flask) -> None:
     """Ann votes -1, asks a question, then changes her vote to +1; Bob abstains."""
     assert run_cli(app, "ingest", str(FIXTURES / "vote-change.mbox")).exit_code == 0
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         thread = session.scalar(select(Thread))
         assert thread is not None
         current = {p.name: p for p in thread_positions(session, thread.id)}
@@ -153,7 +149,7 @@ def test_the_latest_decisive_position_wins_and_history_is_kept(app: Flask) -> No
 
 def test_a_quote_without_attribution_line_is_the_parent_author_s(app: Flask) -> None:
     run_cli(app, "ingest", str(FIXTURES / "vote-change.mbox"))
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         bob = position_of(session, "<bob-1@example.org>")
         assert [(q["author"], q["message_id"]) for q in bob.quoted] == [
             ("Ann Lee", "<ann-1@example.org>")
@@ -162,7 +158,7 @@ def test_a_quote_without_attribution_line_is_the_parent_author_s(app: Flask) -> 
 
 def test_recompute_repairs_positions_whatever_their_state(app: Flask) -> None:
     run_cli(app, "ingest", str(FIXTURES / "vote-change.mbox"))
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         before = _snapshot(session)
         for position in session.scalars(select(Position)):
             position.stance, position.evidence = "none", None

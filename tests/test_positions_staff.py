@@ -1,6 +1,9 @@
 """Staff in the loop on positions: unsure positions shown as such and left out of tallies
 everywhere (panel, API, export), one-action confirm and correct tied to the judged message,
-the editors' queue and the admin page of the stance model."""
+the editors' queue and the admin page of the stance model.
+
+Every test starts from the foundation list with positions of known values (the
+`known_positions` fixture)."""
 
 from __future__ import annotations
 
@@ -26,28 +29,26 @@ from app.models import (
 )
 from app.position_review import LOW_CONFIDENCE, review_queue
 from app.positions import active_model, tally, thread_positions
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import csrf_token, make_user, signed_in
+from tests.helpers import StaffClient, csrf_token, make_user, run_cli, sessions_of
 
 SEED = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 TOMAN = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"
 CARREZ_NAME = "Thierry Carrez"
 
 
-def session_of(app: Flask) -> Session:
-    return app.extensions["quorum.sessionmaker"]()  # type: ignore[no-any-return]
-
-
 def troy(session: Session) -> Message:
     return session.scalars(select(Message).where(Message.message_id == TOMAN)).one()
 
 
+pytestmark = pytest.mark.usefixtures("known_positions")
+
+
 @pytest.fixture
-def demo(app: Flask) -> Flask:
-    """The demo archive with known machine positions, whatever the shipped model says:
-    every position sure and confident, except Troy Toman's, an unsure "support" (+0.5)."""
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    with session_of(app) as session:
+def known_positions(foundation_app: Flask) -> None:
+    """The foundation list's machine positions set to known values, whatever the shipped
+    model says: every one sure and confident, except Troy Toman's, an unsure "support"
+    (+0.5)."""
+    with sessions_of(foundation_app)() as session:
         session.execute(update(Position).values(unsure=False, confidence=0.95))
         session.execute(
             update(Position)
@@ -55,12 +56,11 @@ def demo(app: Flask) -> Flask:
             .values(stance="support", vote="+0.5", unsure=True, confidence=0.4)
         )
         session.commit()
-    return app
 
 
 def troy_ids(app: Flask) -> tuple[int, int, int]:
     """(thread id, participant id, message pk) of Troy Toman's reply."""
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         message = troy(session)
         assert message.thread_id is not None and message.participant_id is not None
         return message.thread_id, message.participant_id, message.id
@@ -78,9 +78,11 @@ def exported(app: Flask) -> dict[str, dict[str, object]]:
     return {r["message_id"]: r for r in map(json.loads, lines)}
 
 
-def test_unsure_positions_are_shown_as_such_and_left_out_of_every_tally(demo: Flask) -> None:
-    thread_id, participant, _ = troy_ids(demo)
-    with session_of(demo) as session:
+def test_unsure_positions_are_shown_as_such_and_left_out_of_every_tally(
+    foundation_app: Flask,
+) -> None:
+    thread_id, participant, _ = troy_ids(foundation_app)
+    with sessions_of(foundation_app)() as session:
         positions = thread_positions(session, thread_id)
         counts = tally(positions)
     current = {p.participant_id: p for p in positions}[participant]
@@ -89,28 +91,30 @@ def test_unsure_positions_are_shown_as_such_and_left_out_of_every_tally(demo: Fl
     assert sum(counts.stances.values()) == len(positions) - 1
     assert "+0.5" not in counts.votes
 
-    html = demo.test_client().get(SEED).get_data(as_text=True)
+    html = foundation_app.test_client().get(SEED).get_data(as_text=True)
     row = re.sub(r"<[^>]+>", "", panel_row(html, "Troy Toman"))
     assert "unsure (best guess: support +0.5)" in " ".join(row.split())
     assert 'class="position unsure"' in html
     tally_text = " ".join(re.sub(r"<[^>]+>", "", html[html.index("tally-lines") :]).split())
     assert "unsure 1" in tally_text
 
-    api = demo.test_client().get(f"/api/v1/threads/{thread_id}/positions").get_json()
+    api = foundation_app.test_client().get(f"/api/v1/threads/{thread_id}/positions").get_json()
     by_id = {p["participant_id"]: p for p in api["positions"]}
     assert by_id[participant]["unsure"] is True
     assert api["tally"]["unsure"] == 1 and "+0.5" not in api["tally"]["votes"]
-    listed = demo.test_client().get("/api/v1/positions", query_string={"message_id": TOMAN})
+    listed = foundation_app.test_client().get(
+        "/api/v1/positions", query_string={"message_id": TOMAN}
+    )
     assert listed.get_json()["items"][0]["unsure"] is True
 
-    records = exported(demo)
+    records = exported(foundation_app)
     assert records[TOMAN]["unsure"] is True and records[TOMAN]["stance"] == "support"
     assert all(r["unsure"] is False for m, r in records.items() if m != TOMAN)
 
 
-def test_a_correction_is_never_unsure(demo: Flask) -> None:
-    client = signed_in(demo, "editor")
-    _, participant, _ = troy_ids(demo)
+def test_a_correction_is_never_unsure(foundation_app: Flask, staff_client: StaffClient) -> None:
+    client = staff_client("editor")
+    _, participant, _ = troy_ids(foundation_app)
     client.post(
         f"{SEED}/positions",
         data={
@@ -120,20 +124,22 @@ def test_a_correction_is_never_unsure(demo: Flask) -> None:
             "note": "conditional",
         },
     )
-    record = exported(demo)[TOMAN]
+    record = exported(foundation_app)[TOMAN]
     assert record["unsure"] is False and record["stance"] == "concern"
     assert record["method"] == "staff"
 
 
-def test_confirming_records_the_machine_s_position_on_its_message(demo: Flask) -> None:
-    thread_id, participant, message_pk = troy_ids(demo)
-    client = signed_in(demo, "editor")
+def test_confirming_records_the_machine_s_position_on_its_message(
+    foundation_app: Flask, staff_client: StaffClient
+) -> None:
+    thread_id, participant, message_pk = troy_ids(foundation_app)
+    client = staff_client("editor")
     response = client.post(
         f"{SEED}/positions/{participant}/confirm",
         data={"csrf_token": csrf_token(client, SEED)},
     )
     assert response.status_code == 302 and response.location.endswith(SEED)
-    with session_of(demo) as session:
+    with sessions_of(foundation_app)() as session:
         override = session.scalars(select(PositionOverride)).one()
         assert (override.thread_id, override.participant_id) == (thread_id, participant)
         assert (override.stance, override.vote, override.message_pk) == (
@@ -149,8 +155,8 @@ def test_confirming_records_the_machine_s_position_on_its_message(demo: Flask) -
         counts = tally(thread_positions(session, thread_id))
     assert counts.unsure == 0 and counts.votes.get("+0.5") == 1
 
-    run_cli(demo, "positions", "recompute")
-    with session_of(demo) as session:
+    run_cli(foundation_app, "positions", "recompute")
+    with sessions_of(foundation_app)() as session:
         current = {p.participant_id: p for p in thread_positions(session, thread_id)}
         assert session.scalars(select(PositionOverride.message_pk)).one() == message_pk
     assert current[participant].source == "staff" and current[participant].stance == "support"
@@ -160,10 +166,11 @@ def test_confirming_records_the_machine_s_position_on_its_message(demo: Flask) -
 
 
 def test_a_confirmation_without_javascript_asks_and_with_it_answers_in_json(
-    demo: Flask,
+    foundation_app: Flask,
+    staff_client: StaffClient,
 ) -> None:
-    _, participant, _ = troy_ids(demo)
-    client = signed_in(demo, "editor")
+    _, participant, _ = troy_ids(foundation_app)
+    client = staff_client("editor")
     response = client.post(
         f"{SEED}/positions/{participant}/confirm",
         data={"csrf_token": csrf_token(client, SEED)},
@@ -183,9 +190,11 @@ def test_a_confirmation_without_javascript_asks_and_with_it_answers_in_json(
     assert again.status_code == 422 and "participant" in again.get_json()["errors"]
 
 
-def test_correcting_records_staff_s_stance_on_the_judged_message(demo: Flask) -> None:
-    thread_id, participant, message_pk = troy_ids(demo)
-    client = signed_in(demo, "editor")
+def test_correcting_records_staff_s_stance_on_the_judged_message(
+    foundation_app: Flask, staff_client: StaffClient
+) -> None:
+    thread_id, participant, message_pk = troy_ids(foundation_app)
+    client = staff_client("editor")
     response = client.post(
         f"{SEED}/positions",
         data={
@@ -198,8 +207,8 @@ def test_correcting_records_staff_s_stance_on_the_judged_message(demo: Flask) ->
         },
     )
     assert response.status_code == 302
-    run_cli(demo, "positions", "recompute")
-    with session_of(demo) as session:
+    run_cli(foundation_app, "positions", "recompute")
+    with sessions_of(foundation_app)() as session:
         override = session.scalars(select(PositionOverride)).one()
         assert (override.stance, override.vote, override.message_pk) == (
             "neutral",
@@ -217,7 +226,7 @@ def test_correcting_records_staff_s_stance_on_the_judged_message(demo: Flask) ->
     assert current[participant].evidence == "sarcasm"  # staff's reason, not the misread quote
 
     # Another participant's message is not Troy's to be judged on.
-    with session_of(demo) as session:
+    with sessions_of(foundation_app)() as session:
         other = session.scalar(
             select(Message.id).where(
                 Message.thread_id == thread_id, Message.participant_id != participant
@@ -243,16 +252,16 @@ def api_token(app: Flask, role: str) -> str:
     return output.strip().splitlines()[-1]
 
 
-def test_the_api_correction_is_judged_on_a_message(demo: Flask) -> None:
-    thread_id, participant, message_pk = troy_ids(demo)
-    headers = {"Authorization": f"Bearer {api_token(demo, 'editor')}"}
+def test_the_api_correction_is_judged_on_a_message(foundation_app: Flask) -> None:
+    thread_id, participant, message_pk = troy_ids(foundation_app)
+    headers = {"Authorization": f"Bearer {api_token(foundation_app, 'editor')}"}
     url = f"/api/v1/threads/{thread_id}/positions/{participant}"
-    client = demo.test_client()
+    client = foundation_app.test_client()
     default = client.put(url, json={"stance": "concern", "note": "conditional"}, headers=headers)
     assert default.status_code == 200, default.get_json()
     row = {p["participant_id"]: p for p in default.get_json()["positions"]}[participant]
     assert row["source"] == "staff" and row["unsure"] is False
-    with session_of(demo) as session:
+    with sessions_of(foundation_app)() as session:
         assert session.scalars(select(PositionOverride.message_pk)).one() == message_pk
 
     named = client.put(
@@ -261,7 +270,7 @@ def test_the_api_correction_is_judged_on_a_message(demo: Flask) -> None:
         headers=headers,
     )
     assert named.status_code == 200
-    with session_of(demo) as session:
+    with sessions_of(foundation_app)() as session:
         override = session.scalars(select(PositionOverride)).one()
     assert (override.stance, override.message_pk) == ("support", message_pk)
 
@@ -272,9 +281,11 @@ def test_the_api_correction_is_judged_on_a_message(demo: Flask) -> None:
 
 
 @pytest.mark.parametrize("role", [None, "viewer", "editor", "admin"])
-def test_who_may_confirm_correct_and_review(demo: Flask, role: str | None) -> None:
-    _, participant, _ = troy_ids(demo)
-    client = signed_in(demo, role)
+def test_who_may_confirm_correct_and_review(
+    foundation_app: Flask, staff_client: StaffClient, role: str | None
+) -> None:
+    _, participant, _ = troy_ids(foundation_app)
+    client = staff_client(role)
     token = csrf_token(client, SEED if role else "/login")
     confirm = client.post(f"{SEED}/positions/{participant}/confirm", data={"csrf_token": token})
     correct = client.post(
@@ -288,7 +299,7 @@ def test_who_may_confirm_correct_and_review(demo: Flask, role: str | None) -> No
     assert correct.status_code == (302 if allowed else 403)
     assert queue.status_code == (200 if allowed else 302 if role is None else 403)
     assert model.status_code == (200 if role == "admin" else 302 if role is None else 403)
-    with session_of(demo) as session:
+    with sessions_of(foundation_app)() as session:
         assert (session.scalar(select(PositionOverride.id)) is not None) == allowed
     page = client.get(SEED).get_data(as_text=True)
     assert ("Confirm" in page) == allowed
@@ -297,7 +308,7 @@ def test_who_may_confirm_correct_and_review(demo: Flask, role: str | None) -> No
 
 
 def second_thread(app: Flask) -> int:
-    with session_of(app) as session:
+    with sessions_of(app)() as session:
         thread_id, _, _ = troy_ids(app)
         other = session.scalar(select(Thread.id).where(Thread.id != thread_id))
         assert other is not None
@@ -314,11 +325,12 @@ def queued_threads(items: list[object]) -> list[int]:
 
 
 def test_the_queue_puts_decision_threads_first_and_drops_reviewed_positions(
-    demo: Flask,
+    foundation_app: Flask,
+    staff_client: StaffClient,
 ) -> None:
-    seed, participant, _ = troy_ids(demo)
-    other = second_thread(demo)
-    with session_of(demo) as session:
+    seed, participant, _ = troy_ids(foundation_app)
+    other = second_thread(foundation_app)
+    with sessions_of(foundation_app)() as session:
         session.execute(update(Position).where(Position.thread_id == other).values(unsure=True))
         # The seed thread is the more recently active one: without a link it comes first.
         session.execute(update(Thread).where(Thread.id == other).values(last_date=date(2000, 1, 1)))
@@ -338,7 +350,7 @@ def test_the_queue_puts_decision_threads_first_and_drops_reviewed_positions(
         second, _ = review_queue(session, EVERYTHING, page=2, per_page=1)
         assert more and first[0].position.participant_id != second[0].position.participant_id
 
-    client = signed_in(demo, "editor")
+    client = staff_client("editor")
     html = client.get("/positions/queue").get_data(as_text=True)
     assert "Troy Toman" in html and "0.40" in html
     assert html.index("dial-in") < html.index("Troy Toman")  # the linked thread first
@@ -350,8 +362,8 @@ def test_the_queue_puts_decision_threads_first_and_drops_reviewed_positions(
     assert "Troy Toman" not in html
 
 
-def test_the_queue_keeps_to_what_its_reader_may_read(demo: Flask) -> None:
-    with session_of(demo) as session:
+def test_the_queue_keeps_to_what_its_reader_may_read(foundation_app: Flask) -> None:
+    with sessions_of(foundation_app)() as session:
         assert review_queue(session, PUBLIC)[0]
         troy(session).hidden = True
         session.commit()
@@ -360,17 +372,19 @@ def test_the_queue_keeps_to_what_its_reader_may_read(demo: Flask) -> None:
         assert review_queue(session, EVERYTHING)[0]  # editors see hidden messages, marked
         troy(session).hidden = False
         session.commit()
-    run_cli(demo, "lists", "set", "foundation", "--private")
-    with session_of(demo) as session:
+    run_cli(foundation_app, "lists", "set", "foundation", "--private")
+    with sessions_of(foundation_app)() as session:
         assert session.scalar(select(MailingList.visibility)) == "private"
         assert review_queue(session, PUBLIC)[0] == []
         assert review_queue(session, EVERYTHING)[0]
 
 
-def test_the_admin_page_shows_the_active_model_s_record(demo: Flask) -> None:
-    client = signed_in(demo, "admin")
+def test_the_admin_page_shows_the_active_model_s_record(
+    foundation_app: Flask, staff_client: StaffClient
+) -> None:
+    client = staff_client("admin")
     html = client.get("/admin/model").get_data(as_text=True)
-    info = active_model(settings_of(demo).home).info
+    info = active_model(settings_of(foundation_app).home).info
     evaluation = info["evaluation"]
     assert f"<dd>{info['name']}</dd>" in html
     assert f"{evaluation['macro_f1']:.3f}" in html

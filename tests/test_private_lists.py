@@ -15,8 +15,14 @@ from sqlalchemy import func, select
 
 from app.models import DecisionEvent, MailingList, Message
 from app.settings import SettingsError, load_settings
-from tests.conftest import EXAMPLES, build_app, run_cli
-from tests.staff import csrf_token, signed_in
+from tests.helpers import (
+    StaffClient,
+    build_app,
+    csrf_token,
+    ingest_foundation,
+    run_cli,
+    sessions_of,
+)
 
 SEED_THREAD = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
 
@@ -41,12 +47,12 @@ def board_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
 
 
 def visibility(app: Flask, name: str) -> str | None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return session.scalar(select(MailingList.visibility).where(MailingList.name == name))
 
 
 def stored_in(app: Flask, name: str) -> int:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return (
             session.scalar(
                 select(func.count(Message.id))
@@ -58,7 +64,7 @@ def stored_in(app: Flask, name: str) -> int:
 
 
 def events(app: Flask, kind: str) -> list[dict[str, Any]]:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return [
             {"user_id": e.user_id, "subject_type": e.subject_type, **e.changes}
             for e in session.scalars(select(DecisionEvent).where(DecisionEvent.kind == kind))
@@ -75,32 +81,30 @@ def ingest_json(app: Flask, *args: str) -> dict[str, Any]:
     return account
 
 
-def test_quorum_lists_shows_each_list_with_visibility_and_counts(app: Flask) -> None:
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    listed = json.loads(run_cli(app, "lists", "--json").output)
+def test_quorum_lists_shows_each_list_with_visibility_and_counts(foundation_app: Flask) -> None:
+    listed = json.loads(run_cli(foundation_app, "lists", "--json").output)
     assert listed == [
         {"name": "foundation", "visibility": "public", "messages": 6, "threads": 2, "created": True}
     ]
-    table = run_cli(app, "lists").output.splitlines()
+    table = run_cli(foundation_app, "lists").output.splitlines()
     assert table[0].split() == ["name", "visibility", "messages", "threads"]
     assert table[1].split() == ["foundation", "public", "6", "2"]
 
 
 def test_quorum_lists_set_makes_a_list_private_and_public_again_with_an_audit_trail(
-    app: Flask,
+    foundation_app: Flask,
 ) -> None:
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    reader = app.test_client()
+    reader = foundation_app.test_client()
     assert reader.get(SEED_THREAD).status_code == 200
 
-    result = run_cli(app, "lists", "set", "foundation", "--private")
+    result = run_cli(foundation_app, "lists", "set", "foundation", "--private")
     assert result.exit_code == 0 and "foundation is now private" in result.output
-    assert visibility(app, "foundation") == "private"
+    assert visibility(foundation_app, "foundation") == "private"
     assert reader.get(SEED_THREAD).status_code == 404
 
-    run_cli(app, "lists", "set", "foundation", "--public")
+    run_cli(foundation_app, "lists", "set", "foundation", "--public")
     assert reader.get(SEED_THREAD).status_code == 200
-    assert events(app, "list.visibility") == [
+    assert events(foundation_app, "list.visibility") == [
         {"user_id": None, "subject_type": "list", "name": "foundation", "visibility": old_new}
         for old_new in (["public", "private"], ["private", "public"])
     ]
@@ -109,7 +113,7 @@ def test_quorum_lists_set_makes_a_list_private_and_public_again_with_an_audit_tr
 def test_quorum_lists_set_refuses_an_unknown_list_or_a_missing_choice(app: Flask) -> None:
     unknown = run_cli(app, "lists", "set", "nosuch", "--private")
     assert unknown.exit_code == 2 and "no list named 'nosuch'" in unknown.output
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
+    ingest_foundation(app)
     assert run_cli(app, "lists", "set", "foundation").exit_code == 2
     assert events(app, "list.visibility") == []
 
@@ -199,36 +203,38 @@ def test_list_settings_are_read_from_the_settings_file_and_checked(tmp_path: Pat
             load_settings(environ={"QUORUM_CONFIG": str(config)})
 
 
-def test_admins_change_visibility_on_the_web_with_csrf_and_an_audit_trail(app: Flask) -> None:
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    assert app.test_client().get("/admin/lists").status_code == 302
-    assert signed_in(app, "editor").get("/admin/lists").status_code == 403
+def test_admins_change_visibility_on_the_web_with_csrf_and_an_audit_trail(
+    foundation_app: Flask, staff_client: StaffClient
+) -> None:
+    assert foundation_app.test_client().get("/admin/lists").status_code == 302
+    assert staff_client("editor").get("/admin/lists").status_code == 403
 
-    admin = signed_in(app, "admin")
+    admin = staff_client("admin")
     page = admin.get("/admin/lists").get_data(as_text=True)
     assert "foundation" in page and "public" in page
     assert admin.post("/admin/lists/foundation", data={"visibility": "private"}).status_code == 400
-    assert visibility(app, "foundation") == "public"
+    assert visibility(foundation_app, "foundation") == "public"
 
     token = csrf_token(admin, "/admin/lists")
     response = admin.post(
         "/admin/lists/foundation", data={"csrf_token": token, "visibility": "private"}
     )
     assert response.status_code == 302
-    assert visibility(app, "foundation") == "private"
-    assert app.test_client().get(SEED_THREAD).status_code == 404
-    [event] = events(app, "list.visibility")
+    assert visibility(foundation_app, "foundation") == "private"
+    assert foundation_app.test_client().get(SEED_THREAD).status_code == 404
+    [event] = events(foundation_app, "list.visibility")
     assert event["visibility"] == ["public", "private"] and event["user_id"] is not None
     audit = admin.get("/admin/audit").get_data(as_text=True)
     assert "list.visibility" in audit and "admin-user" in audit
 
 
-def test_an_editor_cannot_change_visibility(app: Flask) -> None:
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    editor = signed_in(app, "editor")
+def test_an_editor_cannot_change_visibility(
+    foundation_app: Flask, staff_client: StaffClient
+) -> None:
+    editor = staff_client("editor")
     token = csrf_token(editor, "/decisions/new")
     response = editor.post(
         "/admin/lists/foundation", data={"csrf_token": token, "visibility": "private"}
     )
     assert response.status_code == 403
-    assert visibility(app, "foundation") == "public"
+    assert visibility(foundation_app, "foundation") == "public"

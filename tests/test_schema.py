@@ -24,6 +24,7 @@ from app.models import (
     Thread,
     User,
 )
+from tests.helpers import sessions_of
 
 
 def test_migrations_create_every_table_of_the_model(app: Flask) -> None:
@@ -40,7 +41,7 @@ def test_upgrading_twice_is_harmless(app: Flask) -> None:
 
 
 def test_models_round_trip(app: Flask) -> None:
-    sessions = app.extensions["quorum.sessionmaker"]
+    sessions = sessions_of(app)
     with sessions() as session:
         lst = MailingList(name="foundation", title="Foundation", visibility="private")
         person = Participant(display_name="Grüße Müller")

@@ -12,45 +12,9 @@ from sqlalchemy import insert, select, update
 
 from app.models import Decision, DecisionLink, MailingList, Message, Position, Tag, thread_tags
 from app.search import SearchResults, index_messages, index_of, index_threads, search
-from tests.conftest import run_cli
+from tests.helpers import ingest_list, mail, run_cli, sessions_of
 
 ALICE_ROOT = "<root@dev.example.org>"
-
-
-def mail(
-    message_id: str,
-    sender: str,
-    subject: str,
-    date: str,
-    body: str,
-    *,
-    reply_to: str | None = None,
-    attachment: bool = False,
-) -> str:
-    """One mbox entry (From_ line, headers, body)."""
-    headers = [
-        f"From: {sender}",
-        f"Subject: {subject}",
-        f"Message-ID: {message_id}",
-        f"Date: {date}",
-    ]
-    if reply_to:
-        headers += [f"In-Reply-To: {reply_to}", f"References: {reply_to}"]
-    if attachment:
-        headers += ["MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="XX"']
-        body = (
-            "--XX\nContent-Type: text/plain\n\n"
-            + body
-            + "\n--XX\nContent-Type: application/octet-stream\n"
-            'Content-Disposition: attachment; filename="plan.bin"\n\nAAAA\n--XX--\n'
-        )
-    return (
-        "From someone@example.org Mon Jan  6 10:00:00 2014\n"
-        + "\n".join(headers)
-        + "\n\n"
-        + body
-        + "\n"
-    )
 
 
 DEV = [
@@ -91,19 +55,12 @@ BOARD = [
 ]
 
 
-def ingest(app: Flask, folder: Path, name: str, messages: list[str]) -> None:
-    path = folder / f"{name}.mbox"
-    path.write_text("\n".join(messages))
-    result = run_cli(app, "ingest", str(path), "--list", name)
-    assert result.exit_code == 0, result.output
-
-
 @pytest.fixture
 def archive(app: Flask, tmp_path: Path) -> Flask:
     """The dev list (public) and the board list (private), ingested and so indexed."""
-    ingest(app, tmp_path, "dev", DEV)
-    ingest(app, tmp_path, "board", BOARD)
-    with app.extensions["quorum.sessionmaker"]() as session:
+    ingest_list(app, tmp_path, "dev", DEV)
+    ingest_list(app, tmp_path, "board", BOARD)
+    with sessions_of(app)() as session:
         session.execute(
             update(MailingList).where(MailingList.name == "board").values(visibility="private")
         )
@@ -159,7 +116,7 @@ def test_quoted_text_is_only_searched_on_purpose(archive: Flask) -> None:
 
 
 def test_stance_vote_tags_and_decisions_come_from_their_tables(archive: Flask) -> None:
-    sessions = archive.extensions["quorum.sessionmaker"]
+    sessions = sessions_of(archive)
     with sessions() as session:
         reply = session.scalars(
             select(Message).where(Message.message_id == "<reply@dev.example.org>")
@@ -196,14 +153,14 @@ def test_private_lists_are_filtered_for_each_reader(archive: Flask) -> None:
     ]
     assert found(archive, "list:board") == []
     # Made public again: the next query sees it, with no reindex.
-    with archive.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(archive)() as session:
         session.execute(update(MailingList).values(visibility="public"))
         session.commit()
     assert found(archive, "budget") == ["<secret@board.example.org>"]
 
 
 def test_hidden_messages_are_only_for_staff(archive: Flask) -> None:
-    with archive.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(archive)() as session:
         pk = session.scalar(select(Message.id).where(Message.message_id == ALICE_ROOT))
         session.execute(update(Message).where(Message.id == pk).values(hidden=True))
         session.commit()

@@ -27,8 +27,17 @@ from sqlalchemy import update
 
 from app.models import MailingList
 from app.search import SearchResults, index_of, search
-from tests.conftest import CORPORA, EXAMPLES, FIXTURES, build_app, fresh_database, run_cli
-from tests.test_search import BOARD, DEV, mail
+from tests.helpers import (
+    CORPORA,
+    EXAMPLES,
+    FIXTURES,
+    build_app,
+    fresh_database,
+    mail,
+    run_cli,
+    sessions_of,
+)
+from tests.test_search import BOARD, DEV
 
 #: Extra messages that exercise what the two backends could read differently: plurals and
 #: verb forms, dotted names, stop words inside phrases, quotes, dates, an attachment.
@@ -118,7 +127,7 @@ def backends(tmp_path: Path) -> Iterator[tuple[Flask, Flask]]:
             (FIXTURES / "ingest" / "garden", "garden"),
         ):
             assert run_cli(pg, "ingest", str(path), "--list", name).exit_code == 0
-        with pg.extensions["quorum.sessionmaker"]() as session:
+        with sessions_of(pg)() as session:
             session.execute(
                 update(MailingList).where(MailingList.name == "board").values(visibility="private")
             )

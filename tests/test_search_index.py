@@ -16,26 +16,7 @@ from app import create_app
 from app.db import upgrade
 from app.search import index_messages, index_of, index_threads, rebuild, search
 from app.search.store import IndexBusy, current_generation, writer_lock
-from tests.conftest import EXAMPLES, run_cli
-from tests.test_search import mail
-
-
-def mbox(
-    path: Path, count: int, start: int = 0, body: str = "common words about topic {i}"
-) -> Path:
-    path.write_text(
-        "\n".join(
-            mail(
-                f"<m{i}@load.example.org>",
-                f"Writer {i} <w{i}@load.example.org>",
-                f"Topic {i}",
-                "Wed, 5 Feb 2014 10:00:00 +0000",
-                body.format(i=i),
-            )
-            for i in range(start, start + count)
-        )
-    )
-    return path
+from tests.helpers import ingest_foundation, mbox, run_cli, sessions_of
 
 
 @pytest.fixture
@@ -124,7 +105,7 @@ def test_a_second_writer_waits_then_proceeds(sqlite_app: Flask, tmp_path: Path) 
     holder.start()
     held.wait()
     started = time.monotonic()
-    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(sqlite_app)() as session:
         assert index_messages(session, index_dir, [1, 2], timeout=10) == 2
     assert time.monotonic() - started >= 0.3
     holder.join()
@@ -137,7 +118,7 @@ def test_a_writer_that_cannot_get_the_lock_says_who_has_it(
     index_dir = sqlite_app.config["QUORUM"].index_dir
     with (
         writer_lock(index_dir, timeout=1),
-        sqlite_app.extensions["quorum.sessionmaker"]() as session,
+        sessions_of(sqlite_app)() as session,
         pytest.raises(IndexBusy, match=r"being written by pid \d+ .*quorum reindex"),
     ):
         rebuild(session, index_dir, timeout=0.2)
@@ -193,9 +174,9 @@ def test_a_phrase_after_exactly_46_tokens_still_matches(
 def test_index_writes_survive_code_that_reseeds_the_global_random(sqlite_app: Flask) -> None:
     """Whoosh names segments from `random`; a reseeding caller (Hypothesis does it for every
     example) once made the second write reuse a segment name and crash."""
-    run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
+    ingest_foundation(sqlite_app)
     index_dir = sqlite_app.config["QUORUM"].index_dir
-    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(sqlite_app)() as session:
         for _ in range(3):
             random.seed(0)
             assert index_threads(session, index_dir, {1}) > 0

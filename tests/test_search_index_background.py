@@ -19,8 +19,7 @@ from sqlalchemy import Engine
 from app.search import index_of, search
 from app.search.background import BackgroundIndexer, IndexWorkerFailed
 from app.search.store import IndexBusy
-from tests.conftest import ROOT, run_cli
-from tests.test_search_index import mbox
+from tests.helpers import ROOT, mbox, run_cli
 
 
 def engine_of(app: Flask) -> Engine:

@@ -14,8 +14,7 @@ from app.search import index_of, index_threads, search
 from app.search.bulk import segment_length, write_generation
 from app.search.documents import Document
 from app.search.store import new_generation, open_current
-from tests.conftest import run_cli
-from tests.test_search_index import mbox
+from tests.helpers import mbox, run_cli, sessions_of
 
 
 def documents(count: int) -> list[Document]:
@@ -95,7 +94,7 @@ def test_an_incremental_commit_after_a_rebuild_keeps_the_rebuilds_segments(
     rebuilt = open_current(index_dir)._segments()
     assert [segment.doc_count_all() for segment in rebuilt] == [40] * 6
 
-    with sqlite_app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(sqlite_app)() as session:
         assert index_threads(session, index_dir, {1, 2}) == 2
     after = open_current(index_dir)._segments()
     assert {s.segment_id() for s in rebuilt} < {s.segment_id() for s in after}

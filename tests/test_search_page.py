@@ -1,4 +1,5 @@
-"""The search page and decision suggestions, on the demo archive with a real index."""
+"""The search page and decision suggestions, on the foundation list and the real index its
+ingest keeps."""
 
 from __future__ import annotations
 
@@ -7,71 +8,65 @@ import re
 from datetime import date
 from pathlib import Path
 
-import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from app.governance import DecisionFields, create_decision, link_decision
 from app.models import DecisionLink, MailingList, Thread
 from app.search import index_of, rebuild
 from app.suggestions import suggest_discussions
-from tests.conftest import EXAMPLES, run_cli
-from tests.staff import csrf_token, signed_in
+from tests.helpers import StaffClient, csrf_token, run_cli, sessions_of
 
 
 def indexed(app: Flask) -> None:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         rebuild(session, app.config["QUORUM"].index_dir)
 
 
-@pytest.fixture
-def demo(app: Flask) -> Flask:
-    run_cli(app, "ingest", str(EXAMPLES / "foundation"))
-    indexed(app)
-    return app
-
-
-def test_results_show_highlighted_snippets_and_facets_that_narrow(demo: Flask) -> None:
-    client = demo.test_client()
-    page = client.get("/search?q=interoperability").get_data(as_text=True)
+def test_results_show_highlighted_snippets_and_facets_that_narrow(
+    foundation_client: FlaskClient,
+) -> None:
+    page = foundation_client.get("/search?q=interoperability").get_data(as_text=True)
     assert "5 messages match" in page
     assert "<mark>" in page
     facet = re.search(r'class="facet" href="([^"]*from:%22Troy\+Toman%22[^"]*)"', page)
     assert facet, "a sender facet links to the narrowed query"
-    narrowed = client.get(htmllib.unescape(facet.group(1))).get_data(as_text=True)
+    narrowed = foundation_client.get(htmllib.unescape(facet.group(1))).get_data(as_text=True)
     assert "1 message matches" in narrowed
     assert "Troy Toman" in narrowed
 
 
-def test_grouping_by_thread_counts_threads(demo: Flask) -> None:
-    page = demo.test_client().get("/search?q=interoperability&group=thread").get_data(as_text=True)
+def test_grouping_by_thread_counts_threads(foundation_client: FlaskClient) -> None:
+    response = foundation_client.get("/search?q=interoperability&group=thread")
+    page = response.get_data(as_text=True)
     assert "1 thread matches" in page and "5 matching messages" in page
 
 
-def test_bad_queries_get_help_not_an_error_page(demo: Flask) -> None:
-    client = demo.test_client()
-    response = client.get("/search?q=date:2014-13")
+def test_bad_queries_get_help_not_an_error_page(foundation_client: FlaskClient) -> None:
+    response = foundation_client.get("/search?q=date:2014-13")
     assert response.status_code == 200
     assert 'role="alert"' in response.get_data(as_text=True)
-    empty = client.get("/search").get_data(as_text=True)
+    empty = foundation_client.get("/search").get_data(as_text=True)
     assert "Query syntax" in empty and '<details id="syntax" class="syntax" open>' in empty
 
 
-def test_the_query_is_echoed_escaped(demo: Flask) -> None:
-    page = (
-        demo.test_client().get("/search?q=%3Cscript%3Ealert(1)%3C/script%3E").get_data(as_text=True)
-    )
+def test_the_query_is_echoed_escaped(foundation_client: FlaskClient) -> None:
+    response = foundation_client.get("/search?q=%3Cscript%3Ealert(1)%3C/script%3E")
+    page = response.get_data(as_text=True)
     assert "<script>alert(1)" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_private_lists_are_searchable_by_staff_only(demo: Flask) -> None:
-    with demo.extensions["quorum.sessionmaker"]() as session:
+def test_private_lists_are_searchable_by_staff_only(
+    foundation_app: Flask, staff_client: StaffClient
+) -> None:
+    with sessions_of(foundation_app)() as session:
         session.execute(update(MailingList).values(visibility="private"))
         session.commit()
-    anonymous = demo.test_client().get("/search?q=interoperability").get_data(as_text=True)
+    anonymous = staff_client(None).get("/search?q=interoperability").get_data(as_text=True)
     assert "0 messages match" in anonymous
-    viewer = signed_in(demo, "viewer").get("/search?q=interoperability").get_data(as_text=True)
+    viewer = staff_client("viewer").get("/search?q=interoperability").get_data(as_text=True)
     assert "5 messages match" in viewer
 
 
@@ -104,7 +99,7 @@ def test_suggestions_rank_the_right_thread_first_with_reasons(app: Flask, tmp_pa
     box.write_text("\n".join(chunks))
     run_cli(app, "ingest", str(box), "--list", "policy")
     indexed(app)
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         decision = create_decision(
             session,
             DecisionFields(
@@ -131,13 +126,13 @@ def test_suggestions_rank_the_right_thread_first_with_reasons(app: Flask, tmp_pa
         )
 
 
-def test_staff_changes_reach_the_search_index_when_they_commit(demo: Flask) -> None:
-    client = demo.test_client()
-    assert "1 message matches" in client.get("/search?q=supportive").get_data(as_text=True)
-    editor = signed_in(demo, "editor")
+def test_staff_changes_reach_the_search_index_when_they_commit(staff_client: StaffClient) -> None:
+    reader = staff_client(None)
+    assert "1 message matches" in reader.get("/search?q=supportive").get_data(as_text=True)
+    editor = staff_client("editor")
     troy = "/m/CF1A2E3B.3B1A2%25troy.toman@rackspace.com"
     editor.post(f"{troy}/hide", data={"csrf_token": csrf_token(editor), "note": "request"})
-    assert "0 messages match" in client.get("/search?q=supportive").get_data(as_text=True)
+    assert "0 messages match" in reader.get("/search?q=supportive").get_data(as_text=True)
     thread = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"
     editor.post(f"{thread}/tags", data={"csrf_token": csrf_token(editor), "tags": "defcore"})
-    assert "4 messages match" in client.get("/search?q=tag:defcore").get_data(as_text=True)
+    assert "4 messages match" in reader.get("/search?q=tag:defcore").get_data(as_text=True)

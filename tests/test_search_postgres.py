@@ -19,8 +19,8 @@ from app.governance import correct_position, purge, set_hidden, set_thread_tags
 from app.models import MailingList, Message, SearchDocument, Thread
 from app.search import PostgresSearch, SearchResults, index_of, search
 from app.settings import ListSettings, SettingsError, load_settings
-from tests.conftest import build_app, fresh_database, run_cli
-from tests.test_search import ALICE_ROOT, BOARD, DEV, ingest, mail
+from tests.helpers import build_app, fresh_database, ingest_list, mail, run_cli, sessions_of
+from tests.test_search import ALICE_ROOT, BOARD, DEV
 
 REPLY = "<reply@dev.example.org>"
 RELEASE = "<release@dev.example.org>"
@@ -37,9 +37,9 @@ def pg_url(tmp_path: Path) -> Iterator[str]:
 def archive(pg_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The dev list (public) and the board list (private) on the postgres backend."""
     app = build_app(pg_url, tmp_path / "home", search={"backend": "postgres"})
-    ingest(app, tmp_path, "dev", DEV)
-    ingest(app, tmp_path, "board", BOARD)
-    with app.extensions["quorum.sessionmaker"]() as session:
+    ingest_list(app, tmp_path, "dev", DEV)
+    ingest_list(app, tmp_path, "board", BOARD)
+    with sessions_of(app)() as session:
         session.execute(
             update(MailingList).where(MailingList.name == "board").values(visibility="private")
         )
@@ -59,7 +59,7 @@ def found(app: Flask, query: str, **options: object) -> list[str]:
 
 
 def message(app: Flask, message_id: str) -> Message:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return session.scalars(select(Message).where(Message.message_id == message_id)).one()
 
 
@@ -144,7 +144,7 @@ def test_the_subject_weighs_more_than_the_text_and_the_text_more_than_quotes(
     pg_url: str, tmp_path: Path
 ) -> None:
     app = build_app(pg_url, tmp_path / "home", search={"backend": "postgres"})
-    ingest(
+    ingest_list(
         app,
         tmp_path,
         "dev",
@@ -173,7 +173,7 @@ def test_the_subject_weighs_more_than_the_text_and_the_text_more_than_quotes(
 
 
 def test_a_message_is_searchable_exactly_when_its_transaction_commits(archive: Flask) -> None:
-    sessions = archive.extensions["quorum.sessionmaker"]
+    sessions = sessions_of(archive)
     with sessions() as session:
         dev = session.scalars(select(MailingList).where(MailingList.name == "dev")).one()
         session.add(
@@ -195,7 +195,7 @@ def test_a_message_is_searchable_exactly_when_its_transaction_commits(archive: F
 
 
 def test_staff_changes_are_searchable_at_once(archive: Flask) -> None:
-    sessions = archive.extensions["quorum.sessionmaker"]
+    sessions = sessions_of(archive)
     reply = message(archive, REPLY)
     with sessions() as session:
         thread = session.get(Thread, reply.thread_id)
@@ -219,7 +219,7 @@ def test_staff_changes_are_searchable_at_once(archive: Flask) -> None:
 
 
 def test_a_purge_leaves_no_word_of_the_message_in_its_vector(archive: Flask) -> None:
-    sessions = archive.extensions["quorum.sessionmaker"]
+    sessions = sessions_of(archive)
     with sessions() as session:
         alice = session.scalars(select(Message).where(Message.message_id == ALICE_ROOT)).one()
         set_hidden(session, alice, True, "takedown", None)
@@ -243,7 +243,7 @@ def test_private_lists_and_hidden_messages_stay_out_of_results_and_facets(
     assert found(archive, "budget", visible_lists={"dev", "board"}) == [SECRET]
     staff = run(archive, "deferred", visible_lists={"dev", "board"})
     assert staff.facets.lists == {"dev": 2, "board": 1}
-    with archive.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(archive)() as session:
         session.execute(update(MailingList).values(visibility="public"))
         session.commit()
     assert found(archive, "budget") == [SECRET]
@@ -288,8 +288,8 @@ def test_snippets_are_escaped_and_mark_the_matches(archive: Flask) -> None:
 def test_each_list_is_searched_in_its_own_language(pg_url: str, tmp_path: Path) -> None:
     declared = {"exact": ListSettings(search_config="simple")}
     app = build_app(pg_url, tmp_path / "home", search={"backend": "postgres"}, lists=declared)
-    ingest(app, tmp_path, "dev", DEV)
-    ingest(app, tmp_path, "exact", [DEV[0].replace("root@dev", "root@exact")])
+    ingest_list(app, tmp_path, "dev", DEV)
+    ingest_list(app, tmp_path, "exact", [DEV[0].replace("root@dev", "root@exact")])
     # English stems "callbacks" to "callback"; the simple configuration keeps the word.
     assert sorted(found(app, "callback")) == sorted([ALICE_ROOT, REPLY])
     assert sorted(found(app, "callbacks")) == sorted(
@@ -306,7 +306,7 @@ def test_each_list_is_searched_in_its_own_language(pg_url: str, tmp_path: Path) 
 
 
 def test_reindex_rebuilds_the_vectors_from_the_messages(archive: Flask) -> None:
-    with archive.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(archive)() as session:
         session.execute(delete(SearchDocument))
         session.commit()
     assert found(archive, "callbacks") == []
@@ -322,7 +322,7 @@ def test_searches_run_on_the_read_replica_when_one_is_set(tmp_path: Path) -> Non
     ):
         # Only the "replica" holds the archive: whatever is found was read there.
         filled = build_app(replica, tmp_path / "filled", search={"backend": "postgres"})
-        ingest(filled, tmp_path, "dev", DEV)
+        ingest_list(filled, tmp_path, "dev", DEV)
         filled.extensions["quorum.engine"].dispose()
         app = build_app(
             main, tmp_path / "home", search={"backend": "postgres", "read_database_url": replica}

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import fresh_database
-from tests.test_search import DEV, mail
+from tests.helpers import fresh_database, mail
+from tests.test_search import DEV
 
 QUORUM = str(Path(sys.executable).parent / "quorum")
 

@@ -22,7 +22,7 @@ from app import create_app
 from app.secret_key import home_secret_key
 from app.server import ServeRefused, check_serve_address
 from app.settings import load_settings
-from tests.staff import signed_in
+from tests.helpers import signed_in
 
 #: What Quorum used to sign sessions with when no key was configured.
 OLD_CONSTANT = "development-only-not-secret"

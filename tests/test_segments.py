@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingest.segments import Segment, own_text, quoted_authors, quoted_text, segment_body
-from tests.conftest import CORPORA
+from tests.helpers import CORPORA
 
 SEED = (
     '> On Feb 5, 2014, at 6:05 AM, "Thierry Carrez" <thierry at openstack.org> wrote:\n'

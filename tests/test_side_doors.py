@@ -17,8 +17,7 @@ from sqlalchemy import select, update
 from app.governance import DecisionFields, create_decision, link_decision, set_hidden
 from app.models import MailingList, Message
 from app.search import index_of, index_threads, search
-from tests.conftest import run_cli
-from tests.staff import make_user, signed_in
+from tests.helpers import make_user, run_cli, sessions_of, signed_in
 
 SLUG = "merger-accepted"
 
@@ -39,7 +38,7 @@ def ingest(app: Flask, folder: Path, name: str, *messages: bytes) -> None:
 
 
 def message(app: Flask, message_id: str) -> Message:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return session.scalars(select(Message).where(Message.message_id == message_id)).one()
 
 
@@ -59,7 +58,7 @@ def archive(app: Flask, tmp_path: Path) -> Flask:
             6,
         ),
     )
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         session.execute(
             update(MailingList).where(MailingList.name == "board").values(visibility="private")
         )
@@ -83,7 +82,7 @@ def archive(app: Flask, tmp_path: Path) -> Flask:
             8,
         ),
     )
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         hidden = session.scalars(
             select(Message).where(Message.message_id == "<community-2@example.org>")
         ).one()
@@ -100,7 +99,7 @@ def test_did_you_mean_only_offers_words_the_reader_may_see(archive: Flask) -> No
     assert search(index, "zepelin").suggestion is None
     # A subject replaced in the database leaves its old document deleted in the index.
     public = message(archive, "<community-1@example.org>")
-    with archive.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(archive)() as session:
         session.execute(
             update(Message)
             .where(Message.id == public.id)
@@ -127,7 +126,7 @@ def decision(archive: Flask) -> Flask:
     board = message(archive, "<board-1@example.org>")
     hidden = message(archive, "<community-2@example.org>")
     proposal = message(archive, "<community-1@example.org>")
-    with archive.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(archive)() as session:
         made = create_decision(
             session,
             DecisionFields(

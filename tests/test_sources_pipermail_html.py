@@ -10,7 +10,7 @@ from pathlib import Path
 from ingest.parse import parse_message
 from ingest.sources import detect_format, iter_archive
 from ingest.sources.detect import list_files, list_hint_for
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 GARDEN = FIXTURES / "ingest" / "garden"
 MONTH = GARDEN / "2019-March"

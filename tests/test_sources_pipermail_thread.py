@@ -19,7 +19,7 @@ from flask import Flask
 from ingest.parse import parse_message
 from ingest.sources import iter_archive
 from ingest.sources.pipermail_thread import read_key, thread_index
-from tests.conftest import FIXTURES, run_cli
+from tests.helpers import FIXTURES, run_cli
 
 DEEP = FIXTURES / "ingest" / "deep-threads"
 MAILMAN_21 = DEEP / "2010-March"

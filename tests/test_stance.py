@@ -9,7 +9,7 @@ from ingest.parse import parse_message
 from ingest.records import RejectedMessage
 from ingest.sources import SourceError, detect_format, iter_archive
 from ingest.stance import extract_stance
-from tests.conftest import CORPORA
+from tests.helpers import CORPORA
 from tests.test_segments import SEED
 
 

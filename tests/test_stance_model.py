@@ -28,7 +28,7 @@ from ingest.segments import segment_body
 from ingest.stance import extract_stance, own_sentences
 from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, StanceContext, featurize
 from ingest.stance_model import MODEL_FORMAT, ModelError, StanceModel
-from tests.conftest import EXAMPLES, run_cli
+from tests.helpers import EXAMPLES, run_cli, sessions_of
 
 DEMO = EXAMPLES / "foundation"
 TOMAN = "<CF1A2E3B.3B1A2%troy.toman@rackspace.com>"
@@ -211,7 +211,7 @@ def test_unsure_below_the_threshold_chosen_on_cross_validation(shipped: StanceMo
 
 def test_the_seed_never_claims_a_side_against_toman_s_words(app: Flask) -> None:
     assert run_cli(app, "ingest", str(DEMO)).exit_code == 0
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         toman = session.scalar(select(Position).join(Message).where(Message.message_id == TOMAN))
         assert toman is not None
         assert toman.stance == "support" or toman.unsure  # never a sure wrong side
@@ -224,7 +224,7 @@ def test_staff_corrections_teach_a_retrained_model(app: Flask) -> None:
     an install model that becomes the active one, and it reads the corrected message much
     more as staff did than the shipped model; `recompute` stores that reading."""
     assert run_cli(app, "ingest", str(DEMO)).exit_code == 0
-    sessions = app.extensions["quorum.sessionmaker"]
+    sessions = sessions_of(app)
     with sessions() as session:
         message = session.scalar(select(Message).where(Message.message_id == TOMAN))
         assert message is not None and message.thread_id is not None
@@ -274,7 +274,7 @@ def test_a_damaged_install_model_is_a_one_line_error_before_anything_is_written(
     ingest = run_cli(app, "ingest", str(DEMO))
     assert ingest.exit_code == 1
     assert f"quorum ingest: {path}: not a Quorum stance model" in ingest.output
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         assert session.scalars(select(Message)).first() is None
     for command in ("status", "recompute"):
         result = run_cli(app, "positions", command)

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from app.models import Message, Source
 from app.search import index_of, search
 from app.sync.runner import SourceReport, sync_pass
-from tests.conftest import FIXTURES, build_app
 from tests.dovecot_server import Dovecot, dovecot_or_skip
+from tests.helpers import FIXTURES, build_app, sessions_of
 
 LIVE = FIXTURES / "live"
 PASSWORD = "correct horse imap"
@@ -60,7 +60,7 @@ def following(database_url: str, home: Path, server: Dovecot, **source: Any) -> 
 
 
 def one_pass(app: Flask, **kwargs: Any) -> SourceReport:
-    [report] = sync_pass(app.extensions["quorum.sessionmaker"], app.config["QUORUM"], **kwargs)
+    [report] = sync_pass(sessions_of(app), app.config["QUORUM"], **kwargs)
     return report
 
 
@@ -70,12 +70,12 @@ def counts(report: SourceReport) -> tuple[int, int, int]:
 
 
 def stored_ids(app: Flask) -> set[str]:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return set(session.scalars(select(Message.message_id)))
 
 
 def cursor(app: Flask) -> dict[str, Any]:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return session.scalars(select(Source.cursor)).one()
 
 
@@ -127,7 +127,7 @@ def test_a_new_uidvalidity_rescans_the_mailbox_and_nothing_doubles(
     rescan = one_pass(app)
     assert counts(rescan) == (3, 1, 2)
     assert cursor(app) == {"uidvalidity": 4242, "last_uid": 3}
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         assert session.scalar(select(func.count()).select_from(Message)) == 3
 
 

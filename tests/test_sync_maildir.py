@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from app.sync.runner import SourceReport, sync_pass
-from tests.conftest import FIXTURES, build_app
+from tests.helpers import FIXTURES, build_app, sessions_of
 
 LIVE = FIXTURES / "live"
 
@@ -31,7 +31,7 @@ def deliver(folder: Path, name: str, fixture: str, mtime: float | None = None) -
 
 
 def one_pass(app: Flask) -> SourceReport:
-    [report] = sync_pass(app.extensions["quorum.sessionmaker"], app.config["QUORUM"])
+    [report] = sync_pass(sessions_of(app), app.config["QUORUM"])
     return report
 
 

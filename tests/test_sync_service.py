@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 QUORUM = Path(sys.executable).parent / "quorum"
 

@@ -18,7 +18,7 @@ from app.models import IngestRun, Message, Source
 from app.search import index_of, search
 from app.sync.runner import SourceReport, sync_pass
 from tests.archive_server import Site, serving
-from tests.conftest import FIXTURES, build_app, run_cli
+from tests.helpers import FIXTURES, build_app, run_cli, sessions_of
 
 PIPERMAIL = FIXTURES / "live" / "pipermail"
 ARCHIVE = "/pipermail/governance/"
@@ -61,16 +61,16 @@ def following(
 
 
 def one_pass(app: Flask, **kwargs: Any) -> list[SourceReport]:
-    return sync_pass(app.extensions["quorum.sessionmaker"], app.config["QUORUM"], **kwargs)
+    return sync_pass(sessions_of(app), app.config["QUORUM"], **kwargs)
 
 
 def stored_ids(app: Flask) -> set[str]:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return set(session.scalars(select(Message.message_id)))
 
 
 def source_row(app: Flask) -> Source:
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         return session.scalars(select(Source)).one()
 
 
@@ -130,7 +130,7 @@ def test_a_pipermail_archive_is_followed_month_by_month(
     assert (third.account.read, third.account.stored, third.account.duplicate) == (3, 1, 2)
     assert hits(app, "ocarina") == ["<late-1@live.example.org>"]
     assert app.test_client().get("/m/late-1@live.example.org").status_code == 200
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         late = session.scalars(
             select(Message).where(Message.message_id == "<late-1@live.example.org>")
         ).one()

@@ -20,8 +20,7 @@ from sqlalchemy import select
 from app.governance import DecisionFields, create_decision
 from app.models import DecisionLink, Message, Position
 from app.search import rebuild
-from tests.conftest import run_cli
-from tests.staff import csrf_token, signed_in
+from tests.helpers import csrf_token, run_cli, sessions_of, signed_in
 
 PLAN = "plan@example.org"
 REPLY = "reply@example.org"
@@ -87,7 +86,7 @@ def archive(app: Flask, tmp_path: Path) -> Flask:
 
 def copies(app: Flask, message_id: str = PLAN) -> list[Message]:
     """The stored copies of a Message-ID, in the order they were stored."""
-    with app.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(app)() as session:
         rows = session.scalars(
             select(Message).where(Message.message_id == f"<{message_id}>").order_by(Message.id)
         ).all()
@@ -159,7 +158,7 @@ def test_an_action_naming_a_copy_of_another_message_is_refused(archive: Flask) -
 
 
 def test_linking_a_message_links_the_copy_staff_chose(archive: Flask) -> None:
-    with archive.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(archive)() as session:
         decision = create_decision(session, DecisionFields(title="Merger"), None).id
         session.commit()
     beta = copies(archive)[-1]
@@ -169,7 +168,7 @@ def test_linking_a_message_links_the_copy_staff_chose(archive: Flask) -> None:
         data={"csrf_token": csrf_token(editor), "decision": decision, "relation": "proposal"},
     )
     assert response.status_code == 302
-    with archive.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(archive)() as session:
         assert session.scalars(select(DecisionLink.message_pk)).all() == [beta.id]
 
 
@@ -219,7 +218,7 @@ def purged(app: Flask) -> FlaskClient:
 
 def test_a_purge_erases_the_evidence_and_attributions_of_positions(archive: Flask) -> None:
     def positions() -> list[Position]:
-        with archive.extensions["quorum.sessionmaker"]() as session:
+        with sessions_of(archive)() as session:
             rows = session.scalars(select(Position).order_by(Position.id)).all()
             session.expunge_all()
             return list(rows)
@@ -242,7 +241,7 @@ def index_bytes(app: Flask) -> bytes:
 
 
 def test_a_purge_erases_the_text_from_the_search_index(archive: Flask) -> None:
-    with archive.extensions["quorum.sessionmaker"]() as session:
+    with sessions_of(archive)() as session:
         rebuild(session, archive.config["QUORUM"].index_dir)
     assert SECRET.encode() in index_bytes(archive)
     admin = purged(archive)

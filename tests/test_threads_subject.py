@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 
 def message(message_id: str, subject: str, date: str, list_id: str = "garden") -> bytes:
