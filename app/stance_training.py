@@ -26,12 +26,9 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,6 +36,9 @@ from app.models import MailingList, Message, PositionOverride, Thread
 from app.positions import load_threads, stance_contexts
 from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, featurize
 from ingest.stance_model import STANCES, ModelError, StanceModel
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 DECISIVE = ("support", "oppose", "concern")
 #: Decisive positions are claimed only where cross-validation says they are this precise.
@@ -89,6 +89,11 @@ class Examples:
         )
 
     def matrix(self) -> csr_matrix:
+        # SciPy and scikit-learn are imported where training uses them, not at the top:
+        # they weigh about 100 MB of memory, and every quorum command (an ingest, a web
+        # worker) imports this module through the command line, which offers training.
+        from scipy.sparse import csr_matrix
+
         indptr, indices, data = [0], [], []
         for row in self.rows:
             for index in sorted(row):
@@ -234,6 +239,8 @@ def fit(
     figure that matters is macro-F1, and oppose is rare). Only the feature columns some
     example uses take part (a tenth of the hashed space: ten times faster), and the
     weights come back in the full space: classes, (DIMENSIONS, classes) weights, bias."""
+    from sklearn.linear_model import LogisticRegression  # training only: see matrix()
+
     used = np.unique(matrix.indices)
     classifier = LogisticRegression(
         C=regularisation, class_weight=CLASS_WEIGHT, max_iter=1000, tol=1e-4
@@ -281,6 +288,8 @@ def cross_validate(
     """Grouped k-fold cross-validation: by list when the examples span several lists with
     enough examples each, else by thread. Returns the figures and the abstention
     thresholds they justify."""
+    from sklearn.model_selection import GroupKFold  # training only: see Examples.matrix()
+
     per_list = Counter(g.split(" ", 1)[0] for g in examples.groups)
     grouped_by = "list" if sum(n >= MIN_LIST_EXAMPLES for n in per_list.values()) > 1 else "thread"
     groups = [g.split(" ", 1)[0] if grouped_by == "list" else g for g in examples.groups]

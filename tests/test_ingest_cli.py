@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from flask import Flask
@@ -136,3 +139,22 @@ def test_a_malformed_message_inside_an_mbox_is_quarantined(app: Flask, tmp_path:
     quarantined = list((Path(app.config["QUORUM"].quarantine_dir)).glob("*.eml"))
     assert len(quarantined) == 1
     assert b"binary noise" in quarantined[0].read_bytes()
+
+
+def test_an_ingest_does_not_load_the_training_libraries(tmp_path: Path) -> None:
+    """scikit-learn and SciPy weigh ~100 MB of memory, which only `positions train` needs."""
+    probe = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "try:\n"
+        f"    main(['ingest', {str(DEMO)!r}, '--list', 'foundation'])\n"
+        "except SystemExit as end:\n"
+        "    assert not end.code, end.code\n"
+        "print(sorted({'sklearn', 'scipy'} & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    environment = {**os.environ, "QUORUM_HOME": str(tmp_path), "QUORUM_DATABASE_URL": ""}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
