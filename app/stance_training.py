@@ -35,12 +35,11 @@ from sqlalchemy.orm import Session
 from app.models import MailingList, Message, PositionOverride, Thread
 from app.positions import load_threads, stance_contexts
 from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, featurize
-from ingest.stance_model import STANCES, ModelError, StanceModel
+from ingest.stance_model import DECISIVE, STANCES, ModelError, StanceModel, decide, declared
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
-DECISIVE = ("support", "oppose", "concern")
 #: Decisive positions are claimed only where cross-validation says they are this precise.
 TARGET_PRECISION = 0.85
 #: Borderline labels ("soft": readers could disagree) count this much of a clear one.
@@ -54,7 +53,7 @@ FOLDS = 10
 #: Folds go by list once two lists have this many examples each: a list with a handful of
 #: staff corrections cannot be a fold of its own (it would train on one stance).
 MIN_LIST_EXAMPLES = 50
-EXAMPLES_FORMAT = "quorum-stance-examples/1"
+EXAMPLES_FORMAT = "quorum-stance-examples/2"
 
 
 #: The hand-labelled examples shipped with Quorum, as feature rows (see ``make stance-model``).
@@ -73,6 +72,8 @@ class Examples:
     gold_votes: list[str] = field(default_factory=list)  # "" when none
     found_votes: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # "shipped", "labels" or "staff"
+    #: The side the author declares outright, as the cue rules read it ("" when none).
+    declared: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -120,6 +121,7 @@ class Examples:
             weights=np.asarray(self.weights, np.float32),
             gold_votes=np.asarray(self.gold_votes, dtype="U8"),
             found_votes=np.asarray(self.found_votes, dtype="U8"),
+            declared=np.asarray(self.declared, dtype="U8"),
         )
 
     @classmethod
@@ -151,6 +153,7 @@ class Examples:
             [str(x) for x in arrays["gold_votes"]],
             [str(x) for x in arrays["found_votes"]],
             [source] * count,
+            [str(x) for x in arrays["declared"]],
         )
 
 
@@ -223,6 +226,7 @@ def _examples(session: Session, judged: dict[int, tuple[str, float, str]], sourc
             rule_vote = context.rule.vote if context.rule.method.startswith("vote") else None
             examples.found_votes.append(rule_vote or "")
             examples.sources.append(source)
+            examples.declared.append(declared(context.rule) or "")
     return examples
 
 
@@ -310,13 +314,22 @@ def cross_validate(
 def evaluate(
     probabilities: np.ndarray, examples: Examples, folds: int, grouped_by: str
 ) -> Evaluation:
+    """The figures of out-of-fold ``probabilities``: the abstention thresholds come from the
+    model's own most probable classes, then every example is decided as a position is
+    (``ingest.stance_model.decide``) and scored."""
     labels = np.asarray(examples.labels)
-    predicted = np.asarray(STANCES)[probabilities.argmax(axis=1)]
-    confidence = probabilities.max(axis=1)
+    guessed = np.asarray(STANCES)[probabilities.argmax(axis=1)]
+    thresholds = {c: _threshold(labels, guessed, probabilities.max(axis=1), c) for c in STANCES}
+    cuts = np.asarray([thresholds[c] for c in STANCES])
+    decided = [
+        decide(row, STANCES, cuts, side or None)
+        for row, side in zip(probabilities, examples.declared, strict=True)
+    ]
+    predicted = np.asarray([STANCES[best] for best, _ in decided])
+    confidence = probabilities[np.arange(len(labels)), [best for best, _ in decided]]
+    sure = ~np.asarray([unsure for _, unsure in decided], dtype=bool)
     per_class = {c: _scores(labels, predicted, c) for c in STANCES if (labels == c).any()}
     macro = float(np.mean([s["f1"] for s in per_class.values()]))
-    thresholds = {c: _threshold(labels, predicted, confidence, c) for c in STANCES}
-    sure = confidence >= np.asarray([thresholds[p] for p in predicted])
     abstaining = {c: _scores(labels, np.where(sure, predicted, "unsure"), c) for c in DECISIVE}
     return Evaluation(
         folds=folds,

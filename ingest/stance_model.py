@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,12 @@ from ingest.stance_features import hashed as hashed_names
 
 MODEL_FORMAT = "quorum-stance-model/1"
 STANCES = ("support", "oppose", "concern", "neutral", "none")
+#: The stances that take a side, which a model claims only where it is precise enough.
+DECISIVE = ("support", "oppose", "concern")
+#: What the cue rules read as a side stated outright (not an agreement with the message
+#: answered, nor a condition).
+_DECLARING_METHODS = {"cue-support": "support", "cue-oppose": "oppose", "cue-concern": "concern"}
+_FIRST_PERSON = re.compile(r"\b(?:i|we)(?:'m| am|'d| would|'ll| will| are|'re)?\b", re.IGNORECASE)
 #: Sentences looked at when choosing evidence the rules did not give.
 _EVIDENCE_SENTENCES = 12
 #: Word uni- and bigrams a sentence needs to be evidence ("Hi," has one, "+1" has one).
@@ -86,10 +93,9 @@ class StanceModel:
         ]
 
     def _position(self, probabilities: np.ndarray, context: StanceContext) -> Stance:
-        best = int(probabilities.argmax())
-        stance, confidence = self.classes[best], float(probabilities[best])
-        unsure = confidence < float(self.thresholds[best])
         rule = context.rule
+        best, unsure = decide(probabilities, self.classes, self.thresholds, declared(rule))
+        stance, confidence = self.classes[best], float(probabilities[best])
         vote = rule.vote if rule.method.startswith("vote") else None
         if stance == "none":
             return Stance(stance, vote, None, None, None, confidence, "model", unsure)
@@ -178,6 +184,39 @@ class StanceModel:
         weights = np.zeros((DIMENSIONS, len(classes)), np.float32)
         weights[rows] = values
         return cls(classes, weights, arrays["bias"], arrays["thresholds"], header)
+
+
+def declared(rule: Stance) -> str | None:
+    """The side the author states outright in the first person, as the cue rules read it
+    ("I am very supportive of…", "I'm against this"), or None."""
+    side = _DECLARING_METHODS.get(rule.method)
+    if side is None or not rule.evidence or not _FIRST_PERSON.search(rule.evidence):
+        return None
+    return side
+
+
+def decide(
+    probabilities: np.ndarray,
+    classes: tuple[str, ...],
+    thresholds: np.ndarray,
+    declared_side: str | None,
+) -> tuple[int, bool]:
+    """The class a position takes (an index into ``classes``) and whether it is unsure.
+
+    The model's most probable class, unsure below its threshold; but when the model is
+    unsure which side the author takes and the author declared one in their own words, the
+    declared side is the guess shown, with that sentence as evidence and the model's own
+    probability of it (so usually still unsure, for staff to confirm). In grouped
+    cross-validation this costs nothing measurable (macro-F1 0.407 against 0.408, ±0.009
+    over repetitions); it makes an unsure position one that explains itself, and it
+    keeps the thread's shape (how long, how late, how many people), which the model learnt
+    from one list, from outvoting what the author wrote."""
+    best = int(probabilities.argmax())
+    unsure = bool(probabilities[best] < thresholds[best])
+    if unsure and declared_side in classes and classes[best] in DECISIVE:
+        best = classes.index(declared_side)
+        unsure = bool(probabilities[best] < thresholds[best])
+    return best, unsure
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:

@@ -43,9 +43,9 @@ def test_the_seed_gives_toman_support_from_his_own_words(app: Flask) -> None:
         toman = position_of(session, TOMAN)
         message = session.scalar(select(Message).where(Message.message_id == TOMAN))
         assert message is not None
-        # The model claims a side only where it is precise enough: Toman is support, or
-        # the model abstains (shown as unsure, for staff to confirm), never a sure "oppose".
-        assert toman.stance == "support" or toman.unsure
+        # His own declaration is the side shown; the model claims no side as sure where
+        # cross-validation found it imprecise, so staff confirm it.
+        assert toman.stance == "support"
         assert toman.vote is None
         assert toman.evidence is not None
         assert "I am very supportive of taking simpler first steps" in toman.evidence

@@ -27,7 +27,7 @@ from app.stance_training import SHIPPED_EXAMPLES, Examples, fit
 from ingest.segments import segment_body
 from ingest.stance import extract_stance, own_sentences
 from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, StanceContext, featurize
-from ingest.stance_model import MODEL_FORMAT, ModelError, StanceModel
+from ingest.stance_model import MODEL_FORMAT, ModelError, StanceModel, decide, declared
 from tests.helpers import EXAMPLES, run_cli, sessions_of
 
 DEMO = EXAMPLES / "foundation"
@@ -209,12 +209,41 @@ def test_unsure_below_the_threshold_chosen_on_cross_validation(shipped: StanceMo
         assert position.unsure == (position.confidence < thresholds[position.stance])
 
 
-def test_the_seed_never_claims_a_side_against_toman_s_words(app: Flask) -> None:
+CLASSES = ("support", "oppose", "concern", "neutral", "none")
+NOTHING_CLAIMED = np.asarray([1.01, 1.01, 1.01, 0.0, 0.0])
+
+
+def test_an_unsure_side_yields_to_the_side_the_author_declares() -> None:
+    leaning_oppose = np.asarray([0.25, 0.38, 0.33, 0.02, 0.02])
+    assert decide(leaning_oppose, CLASSES, NOTHING_CLAIMED, None) == (1, True)
+    assert decide(leaning_oppose, CLASSES, NOTHING_CLAIMED, "support") == (0, True)
+    assert decide(leaning_oppose, CLASSES, NOTHING_CLAIMED, "oppose") == (1, True)
+
+
+def test_a_sure_position_or_a_position_taking_no_side_is_kept_whatever_is_declared() -> None:
+    sure_oppose = np.asarray([0.05, 0.9, 0.03, 0.01, 0.01])
+    claiming = np.asarray([0.8, 0.8, 0.8, 0.0, 0.0])
+    assert decide(sure_oppose, CLASSES, claiming, "support") == (1, False)
+    on_topic = np.asarray([0.2, 0.1, 0.1, 0.5, 0.1])
+    assert decide(on_topic, CLASSES, NOTHING_CLAIMED, "support") == (3, False)
+
+
+def test_a_declared_side_is_stated_outright_in_the_first_person() -> None:
+    assert declared(extract_stance("I am very supportive of taking simpler first steps.")) == (
+        "support"
+    )
+    assert declared(extract_stance("I'm against this change.")) == "oppose"
+    assert declared(extract_stance("Sounds good.")) is None  # no one says it is theirs
+    assert declared(extract_stance("I agree with Bob.")) is None  # agreeing answers Bob
+    assert declared(extract_stance("+1")) is None  # a vote is read as a vote
+
+
+def test_the_seed_gives_toman_support_from_his_own_declaration(app: Flask) -> None:
     assert run_cli(app, "ingest", str(DEMO)).exit_code == 0
     with sessions_of(app)() as session:
         toman = session.scalar(select(Position).join(Message).where(Message.message_id == TOMAN))
         assert toman is not None
-        assert toman.stance == "support" or toman.unsure  # never a sure wrong side
+        assert toman.stance == "support"
         assert toman.evidence is not None
         assert "I am very supportive of taking simpler first steps" in toman.evidence
 
