@@ -24,12 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from ingest.stance import Stance
+from ingest.stance import STANCES, Stance, StanceName
 from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, StanceContext, ngram_names
 from ingest.stance_features import hashed as hashed_names
 
 MODEL_FORMAT = "quorum-stance-model/1"
-STANCES = ("support", "oppose", "concern", "neutral", "none")
 #: Sentences looked at when choosing evidence the rules did not give.
 _EVIDENCE_SENTENCES = 12
 #: Word uni- and bigrams a sentence needs to be evidence ("Hi," has one, "+1" has one).
@@ -42,7 +41,7 @@ class ModelError(ValueError):
 
 @dataclass(frozen=True)
 class StanceModel:
-    classes: tuple[str, ...]
+    classes: tuple[StanceName, ...]
     weights: np.ndarray  # (DIMENSIONS, classes) float32, dense for fast lookup
     bias: np.ndarray  # (classes,)
     thresholds: np.ndarray  # (classes,): below its threshold a prediction is unsure
@@ -71,7 +70,8 @@ class StanceModel:
             scores[filled] += np.add.reduceat(contributions, starts, axis=0)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+        return probabilities
 
     def positions(
         self, vectors: list[dict[int, float]], contexts: list[StanceContext]
@@ -137,7 +137,9 @@ class StanceModel:
         partial = path.with_name(path.name + ".partial")
         with partial.open("wb") as out:
             np.savez_compressed(
-                out, header=_text_array(json.dumps(header, sort_keys=True)), **arrays
+                out,
+                header=_text_array(json.dumps(header, sort_keys=True)),
+                **arrays,  # type: ignore[arg-type]  # none is named allow_pickle
             )
         partial.replace(path)
 

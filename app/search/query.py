@@ -21,7 +21,7 @@ from whoosh.qparser import (
 from whoosh.query import And, MultiTerm, NullQuery, Or, Query, Term, Wildcard
 from whoosh.reading import IndexReader
 
-from app.models.positions import STANCES
+from app.models import STANCES
 from app.search.dates import DateSyntaxError, span, span_query
 from app.search.schema import DEFAULT_FIELDS
 from app.settings import SearchSettings
