@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 from flask import Flask, current_app
@@ -407,7 +408,7 @@ def import_group() -> None:
 @import_group.command("decisions")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @with_appcontext
-def import_decisions_command(file: click.utils.LazyFile) -> None:
+def import_decisions_command(file: TextIO) -> None:
     """Decisions as JSON Lines (the `export decisions` format), created or updated by slug."""
     from app.decision_import import import_decisions
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -63,13 +64,13 @@ def people_per_thread(
     """How many different senders each thread has among the messages `audience` may read."""
     if not thread_ids:
         return {}
-    return dict(
-        session.execute(
-            select(Message.thread_id, func.count(func.distinct(Message.from_address)))
-            .where(Message.thread_id.in_(thread_ids), audience.messages)
-            .group_by(Message.thread_id)
-        ).all()
+    counts = session.execute(
+        select(Message.thread_id, func.count(func.distinct(Message.from_address)))
+        .where(Message.thread_id.in_(thread_ids), audience.messages)
+        .group_by(Message.thread_id)
     )
+    # Each row's thread is one of `thread_ids`: never NULL.
+    return {cast(int, thread_id): count for thread_id, count in counts}
 
 
 def linked_decisions(
@@ -96,6 +97,7 @@ def linked_decisions(
     )
     found: dict[int, list[LinkedDecision]] = {}
     for thread_id, slug, title in session.execute(to_threads.union(to_messages)):
+        assert thread_id is not None  # one of `thread_ids`
         decision = LinkedDecision(slug, title)
         if decision not in found.setdefault(thread_id, []):
             found[thread_id].append(decision)

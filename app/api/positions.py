@@ -175,7 +175,9 @@ def list_positions() -> Response:
         session, reader(), [p.participant_id for p in positions if p.participant_id]
     )
     items = [
-        message_position(*row, names.get(position.participant_id or 0))
-        for row, position in zip(page.rows, positions, strict=True)
+        message_position(
+            position, message_id, list_name, thread_key, names.get(position.participant_id or 0)
+        )
+        for position, message_id, list_name, thread_key in page.rows
     ]
     return listing(page, items)

@@ -50,7 +50,7 @@ def search_view() -> Response:
         query,
         page=page,
         per_page=per_page,
-        sort=sort,  # type: ignore[arg-type]
+        sort=sort,
         group_by_thread=grouped,
         visible_lists=readable_names(),
     )

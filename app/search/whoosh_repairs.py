@@ -88,5 +88,5 @@ def _buffer_file_init(
     self.is_closed = False
 
 
-whoosh_codec.Segment._random_id = classmethod(_segment_id)  # type: ignore[assignment]
-structfile.BufferFile.__init__ = _buffer_file_init  # type: ignore[method-assign]
+whoosh_codec.Segment._random_id = classmethod(_segment_id)
+structfile.BufferFile.__init__ = _buffer_file_init

@@ -120,7 +120,8 @@ def logout() -> Response:
 
 
 def _browser_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=KNOWN_BROWSER_COOKIE)
+    # The key create_app always sets (Flask's `secret_key` property may also be None).
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=KNOWN_BROWSER_COOKIE)
 
 
 def _known_browser_account() -> str | None:
@@ -152,7 +153,6 @@ def init_login(app: Flask) -> None:
     manager.login_view = "auth.login"
     app.register_blueprint(bp)
 
-    @manager.user_loader
     def _load(user_id: str) -> StaffUser | None:
         if not user_id.isdigit():
             return None
@@ -162,6 +162,8 @@ def init_login(app: Flask) -> None:
         if session.get(GENERATION_KEY) != user.session_generation:
             return None  # a session from before a sign-out or deactivation
         return StaffUser(user.id, user.name, user.role)
+
+    manager.user_loader(_load)
 
     @app.after_request
     def _private_pages_are_not_stored(response: Response) -> Response:

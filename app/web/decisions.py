@@ -204,12 +204,12 @@ def edit(slug: str) -> str | Response | tuple[str, int]:
     if request.method == "GET":
         form.tags.data = ", ".join(t.name for t in decision.tags)
         form.announced_by.data = (
-            session.get(Message, decision.announced_by_message_pk).message_id
+            session.get_one(Message, decision.announced_by_message_pk).message_id
             if decision.announced_by_message_pk
             else ""
         )
         form.supersedes.data = (
-            session.get(Decision, decision.supersedes_id).slug if decision.supersedes_id else ""
+            session.get_one(Decision, decision.supersedes_id).slug if decision.supersedes_id else ""
         )
     if form.validate_on_submit():
         try:

@@ -78,7 +78,7 @@ def link_form() -> LinkForm:
     return form
 
 
-def _link(target: dict[str, int], back: str) -> Response:
+def _link(back: str, *, thread_id: int | None = None, message_pk: int | None = None) -> Response:
     form = link_form()
     if not form.validate_on_submit():
         flash("Choose a decision and a relation.", "error")
@@ -92,9 +92,10 @@ def _link(target: dict[str, int], back: str) -> Response:
             session,
             decision,
             current_user_id(),
+            thread_id=thread_id,
+            message_pk=message_pk,
             relation=form.relation.data,
             note=form.note.data or "",
-            **target,
         )
     except ValidationError as error:
         _flash_errors(error)
@@ -109,7 +110,7 @@ def _link(target: dict[str, int], back: str) -> Response:
 def link_thread(name: str, key: str) -> Response:
     thread = _thread(name, key)
     return _link(
-        {"thread_id": thread.id}, url_for("browse.thread_page", name=name, key=url_key(thread.key))
+        url_for("browse.thread_page", name=name, key=url_key(thread.key)), thread_id=thread.id
     )
 
 
@@ -117,7 +118,7 @@ def link_thread(name: str, key: str) -> Response:
 @requires("link_discussions")
 def link_message(message_id: str) -> Response:
     chosen = _chosen_copies(message_id)
-    return _link({"message_pk": chosen[0].id}, _back_to(chosen[0], chosen))
+    return _link(_back_to(chosen[0], chosen), message_pk=chosen[0].id)
 
 
 @bp.post("/lists/<name>/threads/<path:key>/tags")
