@@ -129,6 +129,14 @@ def recent_threads(
     return [(thread, name) for thread, name in session.execute(query)]
 
 
+def _recency(thread: Thread) -> tuple[bool, float]:
+    """Newest first, and undated threads (mail with no date anywhere) after every dated one,
+    as `recent_threads` lists them."""
+    if thread.last_date is None:
+        return True, 0.0
+    return False, -thread.last_date.timestamp()
+
+
 def active_discussions(
     session: Session, audience: Audience, *, list_id: int | None = None, limit: int = 10
 ) -> list[Discussion]:
@@ -164,7 +172,7 @@ def active_discussions(
             not d.decisions,
             not d.is_debate,
             -d.people,
-            -d.thread.last_date.timestamp(),  # type: ignore[union-attr]
+            *_recency(d.thread),
             -d.thread.id,
         ),
     )
