@@ -19,7 +19,7 @@ from ingest.addresses import obfuscate
 
 
 @dataclass(frozen=True)
-class StaffUser(UserMixin):  # type: ignore[misc]
+class StaffUser(UserMixin):  # type: ignore[misc]  # Flask-Login is untyped
     """A signed-in staff member, from a session cookie (the web) or a token (the API)."""
 
     id: int
