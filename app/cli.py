@@ -14,11 +14,12 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, with_appcontext
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import create_app, settings_of
+from app import create_app
 from app.db import upgrade
 from app.exports import export_decisions, export_messages, export_positions
 from app.models import ROLES
 from app.positions import active_model, active_model_path, model_path, recompute
+from app.settings import settings_of
 from app.stance_training import FOLDS, cross_validate, describe_model, gather, train_model
 from ingest.sources import FORMATS, SourceError
 from ingest.stance_model import ModelError, StanceModel

@@ -10,10 +10,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app import settings_of
 from app.governance import DecisionFields, create_decision
 from app.models import Decision, DecisionEvent, DecisionLink, Message, User
 from app.positions import active_model, derive_positions
+from app.settings import settings_of
 from tests.conftest import EXAMPLES, run_cli
 from tests.staff import PASSWORD, csrf_token, make_user, signed_in
 

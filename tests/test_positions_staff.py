@@ -13,7 +13,6 @@ from flask import Flask
 from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
-from app import settings_of
 from app.audience import EVERYTHING, PUBLIC, Audience
 from app.governance import DecisionFields, create_decision, link_decision
 from app.models import (
@@ -26,6 +25,7 @@ from app.models import (
 )
 from app.position_review import LOW_CONFIDENCE, review_queue
 from app.positions import active_model, tally, thread_positions
+from app.settings import settings_of
 from tests.conftest import EXAMPLES, run_cli
 from tests.staff import csrf_token, make_user, signed_in
 

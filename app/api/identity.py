@@ -9,13 +9,13 @@ from datetime import timedelta
 from flask import Flask, current_app, g, request
 from sqlalchemy import func, select
 
-from app import settings_of
 from app.access import StaffUser
 from app.api.problems import Problem, is_api_path
 from app.api_tokens import user_for_token
 from app.db import db_session
 from app.models import DecisionEvent, utcnow
 from app.permissions import allowed
+from app.settings import settings_of
 
 _CHALLENGE = 'Bearer realm="quorum"'
 RATE_WINDOW = timedelta(minutes=1)
