@@ -11,8 +11,9 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.access import readable_list, readable_list_filter, reader, visible_messages
-from app.api import bp, params
+from app.api import params
 from app.api import serializers as out
+from app.api.blueprint import bp
 from app.api.pagination import Key, Page, keyset_page
 from app.api.problems import Problem
 from app.audience import participant_names

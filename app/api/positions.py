@@ -10,8 +10,9 @@ from flask import Response, jsonify
 from sqlalchemy import select
 
 from app.access import readable_list_filter, reader, visible_messages
-from app.api import bp, params
+from app.api import params
 from app.api.archive import listing, not_found, readable_list_id, readable_thread
+from app.api.blueprint import bp
 from app.api.identity import require
 from app.api.pagination import Key, keyset_page
 from app.api.writes import Field, committed, json_body
