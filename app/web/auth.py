@@ -28,6 +28,7 @@ from app.access import StaffUser, can, current_role
 from app.accounts import Throttled, end_sessions, sign_in
 from app.db import db_session
 from app.models import User
+from app.web.forms import ActionForm, LoginForm
 
 bp = Blueprint("auth", __name__)
 
@@ -73,8 +74,6 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
-    from app.web.forms import LoginForm
-
     form = LoginForm(next=request.args.get("next", ""))
     error = None
     if form.validate_on_submit():
@@ -106,8 +105,6 @@ def login() -> str | Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    from app.web.forms import ActionForm
-
     if not ActionForm().validate_on_submit():
         abort(400)
     user_id = current_user_id()
@@ -178,8 +175,6 @@ def init_login(app: Flask) -> None:
 
     @app.context_processor
     def _staff() -> dict[str, Any]:
-        from app.web.forms import ActionForm
-
         return {
             "can": can,
             "staff_name": current_user.name if current_role() else None,

@@ -1,8 +1,11 @@
-"""Flask-WTF forms: every form posts with a CSRF token; validation messages show inline."""
+"""Flask-WTF forms: every form posts with a CSRF token; validation messages show inline.
+The link form's decisions are read from the database when it is made (`link_form`), for
+the thread and message pages that show it and the staff views that take it."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
@@ -12,9 +15,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.models import DECISION_STATUSES, LINK_RELATIONS, ROLES, STANCES
+from app.db import db_session
+from app.models import DECISION_STATUSES, LINK_RELATIONS, ROLES, STANCES, Decision
 from app.settings import VISIBILITIES
 
 
@@ -50,6 +55,16 @@ class LinkForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     decision = SelectField("Decision", coerce=int)
     relation = SelectField("Relation", choices=list(LINK_RELATIONS))
     note = StringField("Note", validators=[Optional(), Length(max=2000)])
+
+
+def link_form() -> LinkForm:
+    """The link form, its decision choices filled (newest first)."""
+    form = LinkForm()
+    form.decision.choices = [
+        SelectChoice(str(d.id), d.title)
+        for d in db_session().scalars(select(Decision).order_by(Decision.updated_at.desc()))
+    ]
+    return form
 
 
 class TagsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped

@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
 
 from app.access import can, readable_list_filter
 from app.accounts import create_user, update_user
@@ -34,7 +33,7 @@ from app.models import (
 from app.numbers import query_number
 from app.web.auth import current_user_id, requires
 from app.web.browse import readable_thread
-from app.web.forms import ActionForm, LinkForm, TagsForm, UserForm, UserUpdateForm
+from app.web.forms import ActionForm, TagsForm, UserForm, UserUpdateForm, link_form
 from app.web.messages import readable_copies
 from ingest.message_ids import url_key
 
@@ -66,16 +65,6 @@ def _back_to(message: Message, chosen: list[Message]) -> str:
     """The message page, showing the copy acted on when staff chose one."""
     copy = chosen[0].id if len(chosen) == 1 and request.values.get("copy") else None
     return url_for("messages.permalink", message_id=url_key(message.message_id), copy=copy)
-
-
-def link_form() -> LinkForm:
-    """The link form, its decision choices filled (newest first)."""
-    form = LinkForm()
-    form.decision.choices = [
-        SelectChoice(str(d.id), d.title)
-        for d in db_session().scalars(select(Decision).order_by(Decision.updated_at.desc()))
-    ]
-    return form
 
 
 def _link(back: str, *, thread_id: int | None = None, message_pk: int | None = None) -> Response:
