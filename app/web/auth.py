@@ -117,7 +117,7 @@ def logout() -> Response:
 
 
 def _browser_signer() -> URLSafeSerializer:
-    # The key create_app always sets (Flask's `secret_key` property may also be None).
+    # create_app always sets it; Flask's `secret_key` property is typed as possibly unset.
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=KNOWN_BROWSER_COOKIE)
 
 
