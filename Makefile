@@ -28,6 +28,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Rebuild the stance model shipped in app/stance_data/ (model.npz and the labelled examples
 # it learnt from, as feature rows) from the hand-labelled replies of ../shared/eval/stance

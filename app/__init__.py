@@ -8,9 +8,14 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from app import db
+from app.api import register_api
+from app.index_sync import keep_index_in_step
 from app.numbers import BoundedInteger
+from app.responses import init_responses
+from app.search.pg_documents import keep_vectors_in_step
 from app.secret_key import home_secret_key
-from app.settings import Settings, load_settings
+from app.settings import load_settings
+from app.web import register_web
 
 
 def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
@@ -35,19 +40,9 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app, db.make_engine(settings.sqlalchemy_url))
 
     if settings.search.backend == "postgres":
-        from app.search.pg_documents import keep_vectors_in_step
-
         keep_vectors_in_step(app.extensions["quorum.sessionmaker"])
     else:
-        from app.index_sync import keep_index_in_step
-
         keep_index_in_step(app.extensions["quorum.sessionmaker"], settings.index_dir)
-
-    # Here rather than at the top: the web app and the API read their settings through
-    # `settings_of` below.
-    from app.api import register_api
-    from app.responses import init_responses
-    from app.web import register_web
 
     # Before any route is added: rules bind their converters when they are registered.
     app.url_map.converters.update(int=BoundedInteger, id=BoundedInteger)
@@ -58,8 +53,3 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     register_api(app, csrf)
     init_responses(app)
     return app
-
-
-def settings_of(app: Flask) -> Settings:
-    settings: Settings = app.config["QUORUM"]
-    return settings

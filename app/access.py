@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from flask import abort
 from flask_login import UserMixin, current_user
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from app.audience import Audience
@@ -19,7 +19,7 @@ from ingest.addresses import obfuscate
 
 
 @dataclass(frozen=True)
-class StaffUser(UserMixin):  # type: ignore[misc]
+class StaffUser(UserMixin):  # type: ignore[misc]  # Flask-Login is untyped
     """A signed-in staff member, from a session cookie (the web) or a token (the API)."""
 
     id: int
@@ -43,7 +43,7 @@ def can_read_private() -> bool:
     return can("read_private")
 
 
-def readable_list_filter():  # type: ignore[no-untyped-def]
+def readable_list_filter() -> ColumnElement[bool]:
     """A SQL condition on MailingList for the lists the current reader may see."""
     if can_read_private():
         return MailingList.id.is_not(None)
@@ -60,7 +60,7 @@ def readable_list(session: Session, name: str) -> MailingList:
     return mailing_list
 
 
-def visible_messages():  # type: ignore[no-untyped-def]
+def visible_messages() -> ColumnElement[bool]:
     """A SQL condition: messages not hidden on request — except for staff who may hide and
     restore them, and so must see them (marked as hidden)."""
     if can("hide_messages"):

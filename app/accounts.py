@@ -73,7 +73,7 @@ def update_user(
 ) -> None:
     if role not in ROLES:
         raise ValidationError({"role": f"Role must be one of: {', '.join(ROLES)}."})
-    changes = {}
+    changes: dict[str, list[str | bool]] = {}
     if user.role != role:
         changes["role"] = [user.role, role]
         user.role = role

@@ -69,12 +69,15 @@ def user_for_token(session: Session, secret: str) -> User | None:
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == digest(secret), ApiToken.revoked_at.is_(None))
     ).first()
-    if row is None or not row.User.active:
+    if row is None:
         return None
-    now, last = utcnow(), row.ApiToken.last_used_at
+    token, user = row
+    if not user.active:
+        return None
+    now, last = utcnow(), token.last_used_at
     if last is None or now - last > USE_RESOLUTION:
-        row.ApiToken.last_used_at = now
-    return row.User
+        token.last_used_at = now
+    return user
 
 
 def tokens_of(session: Session, user: User) -> list[ApiToken]:

@@ -70,6 +70,7 @@ def participant_names(
         query = query.where(Message.participant_id.in_(ids))
     names: dict[int, str] = {}
     for participant_id, name, known_as in session.execute(query):
+        assert participant_id is not None  # joined to its participant
         if name == known_as or participant_id not in names:
             names[participant_id] = name
     return names
@@ -77,7 +78,7 @@ def participant_names(
 
 def decision_links(
     session: Session, decision: Decision, audience: Audience
-) -> Sequence[Row[tuple[DecisionLink, Thread, Message | None, str]]]:
+) -> Sequence[Row[DecisionLink, Thread, Message | None, str]]:
     """The decision's links `audience` may follow, oldest first, each with its thread, its
     message (None for a thread link) and the thread's list: a link to a thread of a list
     they may not read, or to a message they may not read, is left out whole (its note, its

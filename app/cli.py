@@ -7,18 +7,34 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, pass_script_info, with_appcontext
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import create_app, settings_of
+from app import create_app
+from app.accounts import create_user
+from app.api_tokens import issue_token
 from app.db import upgrade
+from app.decision_import import import_decisions
+from app.delivery import EX_TEMPFAIL
+from app.delivery import deliver as deliver_message
 from app.exports import export_decisions, export_messages, export_positions
-from app.models import ROLES
+from app.governance import ValidationError
+from app.importer import run_ingest
+from app.lists import list_rows, set_visibility
+from app.models import ROLES, MailingList, User
 from app.positions import active_model, active_model_path, model_path, recompute
+from app.search import SearchIndexError, index_of, pg_documents, rebuild, search
+from app.server import ServeRefused, check_serve_address, serve_forever
+from app.settings import settings_of
 from app.stance_training import FOLDS, cross_validate, describe_model, gather, train_model
+from app.sync.runner import configured_sources, sync_pass, utc_text
+from app.sync.schedule import parse_duration, run_every
+from app.sync.status import source_rows
 from ingest.sources import FORMATS, SourceError
 from ingest.stance_model import ModelError, StanceModel
 
@@ -68,9 +84,6 @@ def ingest(
     paths: tuple[Path, ...], list_name: str | None, fmt: str, as_json: bool, no_positions: bool
 ) -> None:
     """Read mail archives (files or folders) and account for every message."""
-    from app.importer import run_ingest
-    from app.search import SearchIndexError
-
     sessions = _ready()
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     try:
@@ -111,9 +124,6 @@ def deliver(list_name: str) -> None:
     """Store one message read from standard input (for a mail server's pipe or Mailman's
     archiver hook). Exit 0 once it is accounted for (stored, duplicate, skipped or
     quarantined), 75 when it could not be stored now: the mail server keeps it and retries."""
-    from app.delivery import EX_TEMPFAIL
-    from app.delivery import deliver as deliver_message
-
     try:
         account = deliver_message(_ready(), settings_of(current_app), sys.stdin.buffer, list_name)
     except Exception as exc:  # whatever it is, the mail server must keep the message
@@ -140,9 +150,6 @@ def sync(list_name: str | None, every: str | None, force: bool, as_json: bool) -
     """Pull new mail from the sources configured for each list (pipermail and mbox URLs,
     IMAP, maildir) through the same ingest as `quorum ingest`. Exit 1 when a source
     failed or is waiting after a failure."""
-    from app.sync.runner import configured_sources, sync_pass
-    from app.sync.schedule import parse_duration, run_every
-
     settings = settings_of(current_app)
     name = list_name.lower() if list_name else None
     if not configured_sources(settings, name):
@@ -175,9 +182,6 @@ def sync(list_name: str | None, every: str | None, force: bool, as_json: bool) -
 @with_appcontext
 def sources(as_json: bool) -> None:
     """Each configured source: its state, last success, last error, counts and cursor."""
-    from app.sync.runner import utc_text
-    from app.sync.status import source_rows
-
     sessions = _ready()
     with sessions() as session:
         rows = source_rows(session, settings_of(current_app))
@@ -213,8 +217,6 @@ def sources(as_json: bool) -> None:
 def reindex() -> None:
     """Rebuild the search index from the database and swap it in atomically (postgres
     backend: recompute the messages' search vectors, online)."""
-    from app.search import SearchIndexError, pg_documents, rebuild
-
     sessions = _ready()
     settings = settings_of(current_app)
     try:
@@ -236,8 +238,6 @@ def reindex() -> None:
 @with_appcontext
 def search_command(query: str, limit: int, as_json: bool) -> None:
     """Search the archive as an anonymous reader would (public lists, no hidden mail)."""
-    from app.search import index_of, search
-
     _ready()
     results = search(index_of(current_app), query, per_page=limit)
     if results.error:
@@ -407,10 +407,8 @@ def import_group() -> None:
 @import_group.command("decisions")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @with_appcontext
-def import_decisions_command(file: click.utils.LazyFile) -> None:
+def import_decisions_command(file: TextIO) -> None:
     """Decisions as JSON Lines (the `export decisions` format), created or updated by slug."""
-    from app.decision_import import import_decisions
-
     sessions = _ready()
     with sessions() as session:
         written, linked, problems = import_decisions(session, file)
@@ -432,9 +430,6 @@ def users() -> None:
 @with_appcontext
 def users_create(name: str, role: str, password_stdin: bool) -> None:
     """Create a staff account (admin, editor or viewer)."""
-    from app.accounts import create_user
-    from app.governance import ValidationError
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -457,12 +452,6 @@ def users_create(name: str, role: str, password_stdin: bool) -> None:
 @with_appcontext
 def users_token(name: str, label: str) -> None:
     """Issue an API token for a user and print it once: only its hash is stored."""
-    from sqlalchemy import select
-
-    from app.api_tokens import issue_token
-    from app.governance import ValidationError
-    from app.models import User
-
     sessions = _ready()
     with sessions() as session:
         user = session.scalar(select(User).where(User.name == name))
@@ -487,7 +476,6 @@ def lists(ctx: click.Context, as_json: bool) -> None:
     """Lists with their visibility and counts (`lists set` makes one private or public)."""
     if ctx.invoked_subcommand is not None:
         return
-    from app.lists import list_rows
 
     sessions = _ready()
     with sessions() as session:
@@ -518,10 +506,6 @@ def lists(ctx: click.Context, as_json: bool) -> None:
 @with_appcontext
 def lists_set(name: str, visibility: str | None) -> None:
     """Make a list private or public (recorded in the audit log)."""
-    from sqlalchemy import select
-
-    from app.lists import set_visibility
-    from app.models import MailingList
 
     if visibility is None:
         raise click.UsageError("say --private or --public")
@@ -547,8 +531,6 @@ def lists_set(name: str, visibility: str | None) -> None:
 @pass_script_info
 def serve(info: ScriptInfo, host: str, port: int, workers: int) -> None:
     """Serve the web app with gunicorn (beyond loopback only with a real secret key)."""
-    from app.server import ServeRefused, check_serve_address, serve_forever
-
     app = info.load_app()
     try:
         check_serve_address(settings_of(app), host)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from app.governance import (
 from app.models import Decision, DecisionLink, MailingList, Message, Thread
 
 
-def _fields(record: dict[str, object]) -> DecisionFields:
+def _fields(record: dict[str, Any]) -> DecisionFields:
     decided_on = record.get("decided_on")
     return DecisionFields(
         title=str(record.get("title") or ""),
@@ -34,7 +35,7 @@ def _fields(record: dict[str, object]) -> DecisionFields:
         rationale=str(record.get("rationale") or ""),
         announced_by=str(record["announced_by"]) if record.get("announced_by") else None,
         supersedes=str(record["supersedes"]) if record.get("supersedes") else None,
-        tags=[str(t) for t in record.get("tags") or []],  # type: ignore[attr-defined]
+        tags=[str(t) for t in record.get("tags") or []],
     )
 
 

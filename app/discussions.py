@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -63,13 +64,13 @@ def people_per_thread(
     """How many different senders each thread has among the messages `audience` may read."""
     if not thread_ids:
         return {}
-    return dict(
-        session.execute(
-            select(Message.thread_id, func.count(func.distinct(Message.from_address)))
-            .where(Message.thread_id.in_(thread_ids), audience.messages)
-            .group_by(Message.thread_id)
-        ).all()
+    counts = session.execute(
+        select(Message.thread_id, func.count(func.distinct(Message.from_address)))
+        .where(Message.thread_id.in_(thread_ids), audience.messages)
+        .group_by(Message.thread_id)
     )
+    # Each row's thread is one of `thread_ids`: never NULL.
+    return {cast(int, thread_id): count for thread_id, count in counts}
 
 
 def linked_decisions(
@@ -96,6 +97,7 @@ def linked_decisions(
     )
     found: dict[int, list[LinkedDecision]] = {}
     for thread_id, slug, title in session.execute(to_threads.union(to_messages)):
+        assert thread_id is not None  # one of `thread_ids`
         decision = LinkedDecision(slug, title)
         if decision not in found.setdefault(thread_id, []):
             found[thread_id].append(decision)
@@ -125,6 +127,14 @@ def recent_threads(
     if since is not None:
         query = query.where(Thread.last_date >= since)
     return [(thread, name) for thread, name in session.execute(query)]
+
+
+def _recency(thread: Thread) -> tuple[bool, float]:
+    """Newest first, and undated threads (mail with no date anywhere) after every dated one,
+    as `recent_threads` lists them."""
+    if thread.last_date is None:
+        return True, 0.0
+    return False, -thread.last_date.timestamp()
 
 
 def active_discussions(
@@ -162,7 +172,7 @@ def active_discussions(
             not d.decisions,
             not d.is_debate,
             -d.people,
-            -d.thread.last_date.timestamp(),  # type: ignore[union-attr]
+            *_recency(d.thread),
             -d.thread.id,
         ),
     )

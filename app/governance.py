@@ -34,6 +34,7 @@ from app.models import (
 )
 from app.positions import ParticipantPosition, thread_positions
 from app.threads import refresh_thread_stats
+from ingest.stance import StanceName
 
 LINK_STATES = ("confirmed", "suggested", "dismissed")
 _TAG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,49}$")
@@ -389,7 +390,7 @@ def correct_position(
     session: Session,
     thread_id: int,
     participant_id: int,
-    stance: str,
+    stance: StanceName,
     vote: str | None,
     note: str,
     user_id: int | None,
@@ -482,7 +483,7 @@ def _judge(
     kind: str,
     thread_id: int,
     participant_id: int,
-    stance: str,
+    stance: StanceName,
     vote: str | None,
     note: str,
     message_pk: int | None,

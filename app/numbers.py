@@ -55,7 +55,7 @@ class BoundedInteger(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
     def to_python(self, value: str) -> int:
-        number = whole_number(value, self.min or 0, self.max)
+        number = whole_number(value, self.min or 0, MAX_ID if self.max is None else self.max)
         if number is None:
             raise ValidationError()
         return number

@@ -36,13 +36,13 @@ from app.models import (
     utcnow,
 )
 from ingest.segments import Segment, own_text, segment_body
-from ingest.stance import Stance, extract_stance, own_sentences
+from ingest.stance import Stance, StanceName, extract_stance, own_sentences
 from ingest.stance_features import StanceContext, featurize
 from ingest.stance_model import StanceModel
 
 #: Stances that replace a participant's earlier position in a thread. A later message with
 #: no cue (a question, a side remark) does not undo a "+1" given before.
-_DECISIVE = frozenset(("support", "oppose", "concern"))
+_DECISIVE: frozenset[StanceName] = frozenset(("support", "oppose", "concern"))
 _EXPLICIT_NEUTRAL_METHODS = frozenset(("vote-withdrawn", "vote-vote", "cue-neutral"))
 _WORDS = re.compile(r"\w+")
 #: Threads up to this size are searched whole for the source of a quote, not only the
@@ -394,7 +394,7 @@ class ParticipantPosition:
 
     participant_id: int
     name: str
-    stance: str
+    stance: StanceName
     vote: str | None
     evidence: str | None
     message_id: str | None  # the message the current position comes from
@@ -412,7 +412,7 @@ class ParticipantPosition:
 
 @dataclass(slots=True)
 class Tally:
-    stances: dict[str, int]
+    stances: dict[StanceName, int]
     votes: dict[str, int]
     #: Participants left out of the counts because the model abstained on their position.
     unsure: int = 0

@@ -19,7 +19,7 @@ class ServeRefused(RuntimeError):
     """An address Quorum will not serve on with these settings."""
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
         self.options = options
@@ -29,7 +29,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    # gunicorn's stubs type a WSGI environ as a MutableMapping; Flask takes the dict PEP 3333 says.
+    def load(self) -> Flask:  # type: ignore[override]
         return self.application
 
 

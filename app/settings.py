@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
+
 from app.source_settings import SourceSettings, SourceSettingsError, parse_sources
 from ingest.records import DEFAULT_MAX_MESSAGE_BYTES
 
@@ -253,4 +255,10 @@ def load_settings(
             "QUORUM_SECRET_KEY is required in production: export a long random value "
             '(python -c "import secrets; print(secrets.token_hex(32))")'
         )
+    return settings
+
+
+def settings_of(app: Flask) -> Settings:
+    """The settings `app` was created with (app.create_app keeps them in its config)."""
+    settings: Settings = app.config["QUORUM"]
     return settings

@@ -21,12 +21,12 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from sqlalchemy import select
@@ -34,8 +34,9 @@ from sqlalchemy.orm import Session
 
 from app.models import MailingList, Message, PositionOverride, Thread
 from app.positions import load_threads, stance_contexts
+from ingest.stance import STANCES, StanceName
 from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, featurize
-from ingest.stance_model import DECISIVE, STANCES, ModelError, StanceModel, decide, declared
+from ingest.stance_model import DECISIVE, ModelError, StanceModel, decide, declared
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -192,11 +193,14 @@ def examples_from_corrections(session: Session) -> Examples:
             PositionOverride.message_pk.is_not(None)
         )
     ).all()
-    judged = {pk: (stance, STAFF_WEIGHT, vote or "") for pk, stance, vote in rows}
+    # Only rows with a message_pk are selected.
+    judged = {cast(int, pk): (stance, STAFF_WEIGHT, vote or "") for pk, stance, vote in rows}
     return _examples(session, judged, "staff")
 
 
-def _examples(session: Session, judged: dict[int, tuple[str, float, str]], source: str) -> Examples:
+def _examples(
+    session: Session, judged: Mapping[int, tuple[str, float, str]], source: str
+) -> Examples:
     """Feature rows of the judged messages, read in their threads as ingest reads them."""
     examples = Examples()
     if not judged:
@@ -211,7 +215,9 @@ def _examples(session: Session, judged: dict[int, tuple[str, float, str]], sourc
             .where(Thread.id.in_(set(threads.values())))
         ).all()
     )
-    for thread in load_threads(session, sorted(set(threads.values()))):
+    # Judged messages are threaded: labels are matched to threaded messages only, and staff
+    # judge positions, which only threaded messages have.
+    for thread in load_threads(session, sorted(cast("set[int]", set(threads.values())))):
         contexts = stance_contexts(thread)
         for member in thread.members:
             if member.pk not in judged:
@@ -264,7 +270,8 @@ def _probabilities(weights: np.ndarray, bias: np.ndarray, matrix: csr_matrix) ->
     scores = np.asarray(matrix @ weights) + bias
     scores -= scores.max(axis=1, keepdims=True)
     exp = np.exp(scores)
-    return exp / exp.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return probabilities
 
 
 @dataclass
@@ -273,12 +280,12 @@ class Evaluation:
 
     folds: int
     grouped_by: str
-    per_class: dict[str, dict[str, float]]
+    per_class: dict[StanceName, dict[str, float]]
     macro_f1: float
     accuracy: float
     votes: dict[str, float]
-    thresholds: dict[str, float]
-    abstaining: dict[str, dict[str, float]]  # per decisive class, after abstention
+    thresholds: dict[StanceName, float]
+    abstaining: dict[StanceName, dict[str, float]]  # per decisive class, after abstention
     tradeoff: list[dict[str, float]]  # decisive precision/recall at confidence cut-offs
     examples: int
 
@@ -435,8 +442,10 @@ def train_model(examples: Examples, name: str, evaluation: Evaluation | None = N
         "regularisation": REGULARISATION,
         "evaluation": evaluation.as_dict(),
     }
-    thresholds = np.asarray([evaluation.thresholds.get(c, 0.0) for c in classes], np.float32)
-    return StanceModel(classes, weights, bias, thresholds, info)
+    # The labels' stances: StanceModel.load refuses a model with any other class.
+    stances = cast("tuple[StanceName, ...]", classes)
+    thresholds = np.asarray([evaluation.thresholds.get(c, 0.0) for c in stances], np.float32)
+    return StanceModel(stances, weights, bias, thresholds, info)
 
 
 def gather(

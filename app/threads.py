@@ -114,15 +114,19 @@ class Threader:
     def _subject_fallback(self, new_messages: list[Message]) -> list[Message]:
         """Set subject parents of new reference-less replies, and re-check older ones that a
         new message may now serve better. Returns the older messages whose parent changed."""
-        dated = [m for m in new_messages if m.subject_key and m.date_utc is not None]
+        dated = [
+            (m.subject_key, m.date_utc)
+            for m in new_messages
+            if m.subject_key and m.date_utc is not None
+        ]
         if not dated:
             return []
-        keys = {m.subject_key for m in dated}
+        keys = {key for key, _ in dated}
         # Only messages within a window of the new ones can gain or serve as subject parents:
         # new replies look back one window, older replies a window after a new message may
         # now choose it. Everything either side needs is loaded, and nothing more.
-        low = min(m.date_utc for m in dated)
-        high = max(m.date_utc for m in dated)
+        low = min(date for _, date in dated)
+        high = max(date for _, date in dated)
         same_subject = {
             m.id: m
             for m in self.session.scalars(

@@ -58,8 +58,9 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app, importer, settings_of  # noqa: E402
+from app import create_app, importer  # noqa: E402
 from app.db import throwaway_database, upgrade  # noqa: E402
+from app.settings import settings_of  # noqa: E402
 
 TWISTED = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"
 PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -33,12 +33,13 @@ from sqlalchemy import select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app, settings_of  # noqa: E402
+from app import create_app  # noqa: E402
 from app.db import upgrade  # noqa: E402
 from app.importer import run_ingest  # noqa: E402
 from app.models import Message  # noqa: E402
 from app.search import index_of, index_threads, pg_documents, rebuild, search  # noqa: E402
 from app.search.store import open_current  # noqa: E402
+from app.settings import settings_of  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"
 

@@ -37,10 +37,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app, settings_of  # noqa: E402
+from app import create_app  # noqa: E402
 from app.db import throwaway_database, upgrade  # noqa: E402
 from app.importer import run_ingest  # noqa: E402
 from app.search import index_of, search  # noqa: E402
+from app.settings import settings_of  # noqa: E402
 from app.sync.runner import sync_pass  # noqa: E402
 from ingest.sources.pipermail_index import archive_months  # noqa: E402
 from tests.archive_server import Site, serving  # noqa: E402

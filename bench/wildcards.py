@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app, settings_of  # noqa: E402
+from app import create_app  # noqa: E402
 from app.db import upgrade  # noqa: E402
 from app.importer import run_ingest  # noqa: E402
 from app.search import SearchIndex, index_of, search  # noqa: E402
-from app.settings import SearchSettings  # noqa: E402
+from app.settings import SearchSettings, settings_of  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"
 MESSAGES = 2000

@@ -8,6 +8,7 @@ A date that does not parse, or whose offset is impossible (twisted-python has
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_tz
 
@@ -80,11 +81,12 @@ def best_date(
     date_header: str | None, received: list[str], envelope: bytes | None
 ) -> tuple[datetime | None, str | None]:
     """(date, source) where source is "date", "received" or "envelope"; (None, None) if none."""
-    for source, value in (
+    readers: tuple[tuple[str, Callable[[], datetime | None]], ...] = (
         ("date", lambda: parse_date(date_header)),
         ("received", lambda: received_date(received)),
         ("envelope", lambda: envelope_date(envelope)),
-    ):
+    )
+    for source, value in readers:
         parsed = value()
         if parsed is not None:
             return parsed, source

@@ -25,9 +25,16 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from ingest.segments import Segment, segment_body
 from ingest.votes import Vote, deciding_vote, find_votes
+
+#: What a position can be: support, oppose, concern (reservations or conditions), neutral
+#: (on topic, no side taken) or none (no position: thanks, logistics, off topic).
+StanceName = Literal["support", "oppose", "concern", "neutral", "none"]
+#: Every stance, in the order listings, forms and a stance model's classes follow.
+STANCES: tuple[StanceName, ...] = get_args(StanceName)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +42,7 @@ class Stance:
     """A reading of one message: by the cue rules here, or by the trained model
     (``ingest.stance_model``), which alone may be ``unsure``."""
 
-    stance: str  # support | oppose | concern | neutral | none
+    stance: StanceName
     vote: str | None
     evidence: str | None
     evidence_start: int | None
@@ -235,6 +242,7 @@ def _vote(own: list[Segment]) -> Stance | None:
     if chosen.kind == "withdrawal":
         return Stance("neutral", None, evidence, start, end, 0.8, "vote-withdrawn")
     value = chosen.value
+    stance: StanceName
     if chosen.kind == "conditional":
         stance, confidence = "concern", 0.8
     elif value >= 1:
@@ -323,6 +331,7 @@ def _sentence_cues(segment: Segment) -> list[_Cue]:
 
 
 def _from_cues(body: str, cues: list[_Cue], kinds: set[str]) -> Stance:
+    decided: StanceName
     if kinds == {"support", "oppose"} or kinds >= {"support", "oppose", "concern"}:
         decided, confidence, method = "neutral", 0.4, "cues-mixed"
     elif "oppose" in kinds and "support" not in kinds:

@@ -25,17 +25,20 @@ from typing import Any
 
 import numpy as np
 
-from ingest.stance import Stance
+from ingest.stance import STANCES, Stance, StanceName
 from ingest.stance_features import DIMENSIONS, FEATURE_VERSION, StanceContext, ngram_names
 from ingest.stance_features import hashed as hashed_names
 
 MODEL_FORMAT = "quorum-stance-model/1"
-STANCES = ("support", "oppose", "concern", "neutral", "none")
 #: The stances that take a side, which a model claims only where it is precise enough.
-DECISIVE = ("support", "oppose", "concern")
+DECISIVE: tuple[StanceName, ...] = ("support", "oppose", "concern")
 #: What the cue rules read as a side stated outright (not an agreement with the message
 #: answered, nor a condition).
-_DECLARING_METHODS = {"cue-support": "support", "cue-oppose": "oppose", "cue-concern": "concern"}
+_DECLARING_METHODS: dict[str, StanceName] = {
+    "cue-support": "support",
+    "cue-oppose": "oppose",
+    "cue-concern": "concern",
+}
 _FIRST_PERSON = re.compile(r"\b(?:i|we)(?:'m| am|'d| would|'ll| will| are|'re)?\b", re.IGNORECASE)
 #: Sentences looked at when choosing evidence the rules did not give.
 _EVIDENCE_SENTENCES = 12
@@ -49,7 +52,7 @@ class ModelError(ValueError):
 
 @dataclass(frozen=True)
 class StanceModel:
-    classes: tuple[str, ...]
+    classes: tuple[StanceName, ...]
     weights: np.ndarray  # (DIMENSIONS, classes) float32, dense for fast lookup
     bias: np.ndarray  # (classes,)
     thresholds: np.ndarray  # (classes,): below its threshold a prediction is unsure
@@ -78,7 +81,8 @@ class StanceModel:
             scores[filled] += np.add.reduceat(contributions, starts, axis=0)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+        return probabilities
 
     def positions(
         self, vectors: list[dict[int, float]], contexts: list[StanceContext]
@@ -143,7 +147,9 @@ class StanceModel:
         partial = path.with_name(path.name + ".partial")
         with partial.open("wb") as out:
             np.savez_compressed(
-                out, header=_text_array(json.dumps(header, sort_keys=True)), **arrays
+                out,
+                header=_text_array(json.dumps(header, sort_keys=True)),
+                **arrays,  # type: ignore[arg-type]  # none is named allow_pickle
             )
         partial.replace(path)
 

@@ -27,10 +27,10 @@ def storable(value: T) -> T:
     """`value` with every string in it made storable: strings, lists of them, and the
     fields of dataclasses (a ``ParsedMessage`` and its attachments), however nested."""
     if isinstance(value, str):
-        return storable_text(value)  # type: ignore[return-value]
+        return storable_text(value)  # type: ignore[return-value]  # narrows value, not T
     if isinstance(value, list):
-        return [storable(item) for item in value]  # type: ignore[return-value]
+        return [storable(item) for item in value]  # type: ignore[return-value]  # narrows value, not T
     if is_dataclass(value) and not isinstance(value, type):
         changes = {f.name: storable(getattr(value, f.name)) for f in fields(value)}
-        return replace(value, **changes)  # type: ignore[return-value]
+        return replace(value, **changes)
     return value

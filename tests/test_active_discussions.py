@@ -209,6 +209,22 @@ def test_an_old_debate_gives_way_once_a_month_holds_enough_recent_threads(
     assert len(entries[1][1]) == widened_to - 1  # every other notice, folded under one
 
 
+def test_a_thread_with_no_date_anywhere_is_ranked_after_the_dated_ones(
+    app: Flask, tmp_path: Path
+) -> None:
+    (tmp_path / "dated.mbox").write_text(mail("dated", 1, "alice", RELEASE))
+    (tmp_path / "undated.eml").write_text(
+        "From: Bob <bob@example.org>\nSubject: [Project] Undated remark\n"
+        "Message-ID: <undated@example.org>\n\nNo Date header, Received line or envelope.\n"
+    )
+    run_cli(app, "ingest", str(tmp_path / "dated.mbox"), "--list", "project")
+    run_cli(app, "ingest", str(tmp_path / "undated.eml"), "--list", "project", "--format", "eml")
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert [subject for subject, _ in home_entries(client)] == [RELEASE, "Undated remark"]
+    assert list_entries(client, "/lists/project") == [RELEASE, "Undated remark"]
+
+
 def test_subjects_that_differ_only_in_numbers_and_marks_share_a_run_key() -> None:
     assert run_key("[Twisted-Python] Weekly Bug Summary") == run_key("Weekly Bug Summary")
     assert run_key("Digest, Vol 90, Issue 16") == run_key("Re: Digest, Vol 91, Issue 2")

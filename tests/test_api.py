@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
@@ -472,14 +472,8 @@ def test_quorum_serve_starts_its_workers_outside_any_app_context(
 ) -> None:
     """Workers forked inside an app context would share one `g` across all requests: one
     request's anonymous caller became the next one's, and a token was ignored."""
-    import flask
-
-    import app.server
-
     seen: list[bool] = []
-    monkeypatch.setattr(
-        app.server, "serve_forever", lambda *_args: seen.append(flask.has_app_context())
-    )
+    monkeypatch.setattr("app.cli.serve_forever", lambda *_args: seen.append(has_app_context()))
     result = run_cli(sqlite_app, "serve", "--port", "0")
     assert result.exit_code == 0, result.output
     assert seen == [False]

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app import settings_of
 from app.importer import run_ingest
 from app.models import Message
+from app.settings import settings_of
 from app.store import Account
 from tests.helpers import CORPORA, sessions_of
 

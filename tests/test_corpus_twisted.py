@@ -12,10 +12,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app import create_app, settings_of
+from app import create_app
 from app.db import upgrade
 from app.importer import run_ingest
 from app.models import Message
+from app.settings import settings_of
 from app.store import Account
 from tests.helpers import CORPORA, run_cli, sessions_of
 

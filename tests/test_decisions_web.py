@@ -14,10 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app import settings_of
 from app.governance import DecisionFields, create_decision
 from app.models import Decision, DecisionEvent, DecisionLink, Message, User
 from app.positions import active_model, derive_positions
+from app.settings import settings_of
 from tests.helpers import PASSWORD, StaffClient, csrf_token, make_user, run_cli, sessions_of
 
 SEED = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"

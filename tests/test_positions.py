@@ -10,10 +10,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import settings_of
 from app.governance import correct_position
 from app.models import Message, Position, Thread
 from app.positions import active_model, recompute, tally, thread_positions
+from app.settings import settings_of
 from tests.helpers import EXAMPLES, run_cli, sessions_of
 
 DEMO = EXAMPLES / "foundation"

@@ -16,7 +16,6 @@ from flask import Flask
 from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
-from app import settings_of
 from app.audience import EVERYTHING, PUBLIC, Audience
 from app.governance import DecisionFields, create_decision, link_decision
 from app.models import (
@@ -29,6 +28,7 @@ from app.models import (
 )
 from app.position_review import LOW_CONFIDENCE, review_queue
 from app.positions import active_model, tally, thread_positions
+from app.settings import settings_of
 from tests.helpers import StaffClient, csrf_token, make_user, run_cli, sessions_of
 
 SEED = "/lists/foundation/threads/1391522712.2459.12.camel@sorcha.example"

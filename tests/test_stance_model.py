@@ -14,7 +14,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app import settings_of
 from app.models import Message, Position, PositionOverride
 from app.positions import (
     SHIPPED_MODEL,
@@ -23,6 +22,7 @@ from app.positions import (
     model_path,
     stance_contexts,
 )
+from app.settings import settings_of
 from app.stance_training import SHIPPED_EXAMPLES, Examples, fit
 from ingest.segments import segment_body
 from ingest.stance import extract_stance, own_sentences

@@ -11,8 +11,9 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.access import readable_list, readable_list_filter, reader, visible_messages
-from app.api import bp, params
+from app.api import params
 from app.api import serializers as out
+from app.api.blueprint import bp
 from app.api.pagination import Key, Page, keyset_page
 from app.api.problems import Problem
 from app.audience import participant_names
@@ -105,7 +106,7 @@ def _has_visible_message(*conditions: Any) -> Any:
     return exists().where(Message.thread_id == Thread.id, visible_messages(), *conditions)
 
 
-def _readable_threads() -> Select[Any]:
+def _readable_threads() -> Select[*tuple[Any, ...]]:
     return (
         select(Thread, MailingList.name)
         .join(MailingList, Thread.list_id == MailingList.id)
@@ -173,7 +174,7 @@ def get_thread(thread_id: int) -> Response:
     return jsonify(body)
 
 
-def _readable_messages() -> Select[Any]:
+def _readable_messages() -> Select[*tuple[Any, ...]]:
     return (
         select(Message, MailingList.name, Thread.key)
         .join(MailingList, Message.list_id == MailingList.id)
@@ -247,11 +248,12 @@ def _participant_lists(session: Session, ids: list[int]) -> dict[int, dict[str, 
         .where(Message.participant_id.in_(ids), readable_list_filter(), visible_messages())
         .group_by(Message.participant_id, MailingList.name)
     ):
+        assert participant_id is not None  # one of `ids`
         lists.setdefault(participant_id, {})[name] = count
     return lists
 
 
-def _readable_participants(*conditions: Any) -> Select[Any]:
+def _readable_participants(*conditions: Any) -> Select[*tuple[Any, ...]]:
     """Participants with at least one message the reader may see (as the people pages)."""
     wrote = (
         select(Message.id)

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.access import readable_list_filter, reader
-from app.api import bp, params
+from app.api import params
 from app.api import serializers as out
 from app.api.archive import listing, not_found, readable_thread, thread_tags_of
+from app.api.blueprint import bp
 from app.api.identity import require
 from app.api.pagination import Key, keyset_page
 from app.api.writes import Field, committed, json_body

@@ -8,7 +8,7 @@ import re
 from flask import Response, jsonify, render_template
 from markupsafe import Markup, escape
 
-from app.api import bp
+from app.api.blueprint import bp
 from app.api.openapi import document
 
 METHODS = ("get", "post", "put", "patch", "delete")

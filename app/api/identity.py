@@ -9,25 +9,24 @@ from datetime import timedelta
 from flask import Flask, current_app, g, request
 from sqlalchemy import func, select
 
-from app import settings_of
 from app.access import StaffUser
 from app.api.problems import Problem, is_api_path
 from app.api_tokens import user_for_token
 from app.db import db_session
 from app.models import DecisionEvent, utcnow
 from app.permissions import allowed
+from app.settings import settings_of
 
 _CHALLENGE = 'Bearer realm="quorum"'
-_UNSET = object()
 RATE_WINDOW = timedelta(minutes=1)
 
 
 def token_user() -> StaffUser | None:
     """The user of the request's bearer token (once per request), None without a header;
     a header that names no valid token is a 401 problem, not an anonymous request."""
-    cached = g.get("api_user", _UNSET)
-    if cached is not _UNSET:
-        return cached  # type: ignore[return-value]
+    if "api_user" in g:
+        cached: StaffUser | None = g.api_user
+        return cached
     g.api_user = None
     header = request.headers.get("Authorization")
     if header is None:
@@ -49,8 +48,9 @@ def token_user() -> StaffUser | None:
             headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
         )
     session.commit()
-    g.api_user = StaffUser(user.id, user.name, user.role)
-    return g.api_user  # type: ignore[no-any-return]
+    staff = StaffUser(user.id, user.name, user.role)
+    g.api_user = staff
+    return staff
 
 
 def require(action: str) -> StaffUser:
@@ -93,6 +93,8 @@ def init_identity(app: Flask) -> None:
     """Tokens authenticate API requests for Flask-Login too, so the web's read rules
     (app.access) apply to token holders unchanged."""
 
-    @app.login_manager.request_loader  # type: ignore[attr-defined]
     def _from_token(_request: object) -> StaffUser | None:
         return token_user() if is_api_path(request.path) else None
+
+    # Flask-Login's init_app keeps its manager on the app, an attribute Flask does not declare.
+    app.login_manager.request_loader(_from_token)  # type: ignore[attr-defined]

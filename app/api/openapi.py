@@ -8,12 +8,13 @@ import copy
 from typing import Any
 
 from app.api.decisions import DECISION_FIELDS, LINK_FIELDS, LINK_STATE_FIELDS, THREAD_TAG_FIELDS
-from app.api.params import DATE_PATTERN, MAX_ID, MAX_LIMIT
+from app.api.params import DATE_PATTERN, MAX_LIMIT
 from app.api.positions import CORRECTION_FIELDS
 from app.api.search import MAX_QUERY
 from app.api.writes import body_schema
 from app.governance import LINK_STATES
 from app.models import DECISION_STATUSES, LINK_RELATIONS, STANCES
+from app.numbers import MAX_ID
 from app.search.results import MAX_PER_PAGE
 from app.search.results import SORTS as SEARCH_SORTS
 from ingest.segments import KINDS

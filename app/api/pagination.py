@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import request, url_for
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, or_
 from sqlalchemy.orm import Session
 
 from app.api import params
@@ -28,7 +28,7 @@ from app.numbers import MAX_ID
 class Key:
     """One sort key: a never-null SQL expression, its direction, and its Python type."""
 
-    column: ColumnElement[Any]
+    column: SQLColumnExpression[Any]
     kind: type = int
     descending: bool = False
 
@@ -91,7 +91,9 @@ def _after(keys: Sequence[Key], values: Sequence[Any]) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
-def keyset_page(session: Session, name: str, query: Select[Any], keys: Sequence[Key]) -> Page:
+def keyset_page(
+    session: Session, name: str, query: Select[*tuple[Any, ...]], keys: Sequence[Key]
+) -> Page:
     """One page of `query` in the order of `keys`, from the request's `cursor` and `limit`.
     Rows are the query's own columns (the key columns are selected after them)."""
     limit = params.limit()

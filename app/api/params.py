@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from flask import request
 
@@ -19,6 +20,9 @@ DATE_PATTERN = (
     r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
 )
 _DATE = re.compile(DATE_PATTERN)
+
+#: A parameter's allowed values: plain strings, or a Literal type's (a sort, a stance).
+C = TypeVar("C", bound=str)
 
 
 def _invalid(name: str, message: str) -> Problem:
@@ -51,13 +55,16 @@ def limit() -> int:
     return integer("limit", maximum=MAX_LIMIT) or DEFAULT_LIMIT
 
 
-def choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
+def choice(name: str, choices: tuple[C, ...], default: C | None = None) -> C | None:
+    """The parameter if it is one of `choices` (typed as they are), else `default` when
+    absent, else a 400."""
     value = request.args.get(name)
     if value is None:
         return default
-    if value not in choices:
-        raise _invalid(name, f"Must be one of: {', '.join(choices)}.")
-    return value
+    for known in choices:
+        if value == known:
+            return known
+    raise _invalid(name, f"Must be one of: {', '.join(choices)}.")
 
 
 def path_text(value: str) -> str:

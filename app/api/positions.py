@@ -10,8 +10,9 @@ from flask import Response, jsonify
 from sqlalchemy import select
 
 from app.access import readable_list_filter, reader, visible_messages
-from app.api import bp, params
+from app.api import params
 from app.api.archive import listing, not_found, readable_list_id, readable_thread
+from app.api.blueprint import bp
 from app.api.identity import require
 from app.api.pagination import Key, keyset_page
 from app.api.writes import Field, committed, json_body
@@ -175,7 +176,9 @@ def list_positions() -> Response:
         session, reader(), [p.participant_id for p in positions if p.participant_id]
     )
     items = [
-        message_position(*row, names.get(position.participant_id or 0))
-        for row, position in zip(page.rows, positions, strict=True)
+        message_position(
+            position, message_id, list_name, thread_key, names.get(position.participant_id or 0)
+        )
+        for position, message_id, list_name, thread_key in page.rows
     ]
     return listing(page, items)

@@ -8,7 +8,8 @@ from typing import Any
 from flask import Response, current_app, jsonify, url_for
 
 from app.access import readable_names
-from app.api import bp, params
+from app.api import params
+from app.api.blueprint import bp
 from app.api.pagination import Page, decode, encode
 from app.api.problems import Problem
 from app.search import Hit, index_of, search
@@ -50,7 +51,7 @@ def search_view() -> Response:
         query,
         page=page,
         per_page=per_page,
-        sort=sort,  # type: ignore[arg-type]
+        sort=sort,
         group_by_thread=grouped,
         visible_lists=readable_names(),
     )

@@ -21,9 +21,10 @@ from app.models.governance import (
     thread_tags,
 )
 from app.models.ingest_log import IngestRun, Rejection
-from app.models.positions import STANCES, Position, PositionOverride
+from app.models.positions import Position, PositionOverride
 from app.models.search import SearchDocument
 from app.models.sources import Source
+from ingest.stance import STANCES
 
 __all__ = [
     "DECISION_STATUSES",

@@ -19,8 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, utcnow
-
-STANCES = ("support", "oppose", "concern", "neutral", "none")
+from ingest.stance import StanceName
 
 
 class Position(Base):
@@ -37,7 +36,7 @@ class Position(Base):
     thread_id: Mapped[int | None] = mapped_column(
         ForeignKey("threads.id", ondelete="SET NULL"), index=True
     )
-    stance: Mapped[str] = mapped_column(String(16))
+    stance: Mapped[StanceName] = mapped_column(String(16))
     vote: Mapped[str | None] = mapped_column(String(16))
     evidence: Mapped[str | None] = mapped_column(Text)
     evidence_start: Mapped[int | None] = mapped_column(Integer)
@@ -61,7 +60,7 @@ class PositionOverride(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id"))
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
-    stance: Mapped[str] = mapped_column(String(16))
+    stance: Mapped[StanceName] = mapped_column(String(16))
     vote: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
     #: The message whose machine position staff judged: with ``stance`` it is a training

@@ -111,6 +111,7 @@ def _serve(engine: Engine, index_dir: Path, jobs: Connection, parent_end: Connec
 def _portable(exc: Exception) -> BaseException:
     """The error itself if it survives the trip to the parent, else its description."""
     try:
-        return pickle.loads(pickle.dumps(exc))  # type: ignore[no-any-return]
+        copy: BaseException = pickle.loads(pickle.dumps(exc))
+        return copy
     except Exception:
         return RuntimeError("".join(traceback.format_exception_only(exc)).strip())

@@ -9,11 +9,11 @@ rebuild streams the archive with bounded memory.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Row, Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -36,7 +36,7 @@ COLUMNS = frozenset({"list", "thread", "author", "year", "stance", "ts"})
 CHUNK = 500
 
 
-def _message_rows() -> Select[Any]:
+def _message_rows() -> Select[*tuple[Any, ...]]:
     return (
         select(
             Message.id,
@@ -103,7 +103,7 @@ def message_documents(session: Session, message_pks: Iterable[int]) -> Iterator[
         yield from _documents(session, rows.all())
 
 
-def _documents(session: Session, rows: list[Any]) -> Iterator[Document]:
+def _documents(session: Session, rows: Sequence[Row[*tuple[Any, ...]]]) -> Iterator[Document]:
     thread_ids = {row[2] for row in rows if row[2] is not None}
     tags = _tags_by_thread(session, thread_ids)
     decisions = _decisions(session, thread_ids, {row[0] for row in rows})

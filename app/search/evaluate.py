@@ -98,7 +98,9 @@ class Evaluator:
         if isinstance(query, Or):
             parts = [self.matches(q) for q in query.subqueries]
             found = reduce(np.logical_or, (p.found for p in parts))
-            return Matches(found, sum(p.score for p in parts) * np.float32(query.boost))
+            return Matches(
+                found, reduce(np.add, (p.score for p in parts)) * np.float32(query.boost)
+            )
         if isinstance(query, AndNot):
             kept, dropped = self.matches(query.a), self.matches(query.b)
             found = kept.found & ~dropped.found

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SQLColumnExpression,
     and_,
     case,
     cast,
@@ -90,7 +91,7 @@ STANCE = func.coalesce(PositionOverride.stance, Position.stance, "")
 VOTE = func.coalesce(PositionOverride.vote, Position.vote, "")
 
 
-def with_positions(query: Select[Any]) -> Select[Any]:
+def with_positions(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     """`query` (over Message) joined to what STANCE and VOTE read."""
     return query.outerjoin(Position, Position.message_pk == Message.id).outerjoin(
         PositionOverride,
@@ -101,7 +102,7 @@ def with_positions(query: Select[Any]) -> Select[Any]:
     )
 
 
-class _DateSpan(Query):
+class _DateSpan(Query):  # type: ignore[misc]  # Whoosh is untyped
     """``date:``/``after:``/``before:`` as a span of days (a leaf the SQL compiler reads)."""
 
     def __init__(self, start: date, end: date) -> None:
@@ -323,7 +324,7 @@ class Compiler:
 
     def _value(self, node: Term | Prefix | Wildcard) -> ColumnElement[bool]:
         """A condition on a keyword field: a value, a prefix (list:twisted*) or a glob."""
-        value = node.text
+        value: str = node.text
         if isinstance(node, Term):
             if node.fieldname == "thread":
                 return Message.thread_id == int(value) if value.isdigit() else false()
@@ -338,7 +339,7 @@ class Compiler:
         if column_of is None:
             raise QueryError(f"{node.fieldname}:{value} cannot be searched with a pattern here")
 
-        def test(column: ColumnElement[str]) -> ColumnElement[bool]:
+        def test(column: SQLColumnExpression[str]) -> ColumnElement[bool]:
             if pattern is None and node.fieldname in _EXACT:
                 return column == value
             if pattern is None:
@@ -375,7 +376,7 @@ def _like(text: str, glob: bool) -> str:
     return "".join(out)
 
 
-_Test = Callable[[ColumnElement[str]], ColumnElement[bool]]
+_Test = Callable[[SQLColumnExpression[str]], ColumnElement[bool]]
 
 
 def _tag_of_thread(test: _Test) -> ColumnElement[bool]:

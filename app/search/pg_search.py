@@ -119,7 +119,7 @@ def _run(
     audience: Audience,
 ) -> SearchResults:
     relevance = empty.sort == "relevance"
-    matched = with_positions(
+    selected = with_positions(
         select(
             Message.id.label("pk"),
             func.coalesce(Message.thread_id, -Message.id).label("grp"),
@@ -137,7 +137,7 @@ def _run(
         .outerjoin(Thread, Thread.id == Message.thread_id)
     )
     matched = (
-        matched.where(audience.lists, audience.messages, compiled.condition)
+        selected.where(audience.lists, audience.messages, compiled.condition)
         .cte("matched")
         .prefix_with("MATERIALIZED")
     )
@@ -177,7 +177,7 @@ def _run(
     )
 
 
-def _summary(matched: Any, grouped: bool) -> list[Select[Any]]:
+def _summary(matched: Any, grouped: bool) -> list[Select[*tuple[Any, ...]]]:
     """The total (messages, or threads when grouped) and each facet's counts, as rows of
     (kind, label, count, NULL, NULL, first): values of equal counts come in the order
     of their first message (`first`), as the Whoosh backend orders them, and it is by that
@@ -209,7 +209,7 @@ def _summary(matched: Any, grouped: bool) -> list[Select[Any]]:
     return parts
 
 
-def _page(matched: Any, empty: SearchResults) -> Select[Any]:
+def _page(matched: Any, empty: SearchResults) -> Select[*tuple[Any, ...]]:
     """The page's hits as rows of ("hit", NULL, matches in the thread, pk, score, place):
     the best first by the chosen order, ties by database id; grouped, each thread's best
     message only."""

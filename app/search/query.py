@@ -21,7 +21,7 @@ from whoosh.qparser import (
 from whoosh.query import And, MultiTerm, NullQuery, Or, Query, Term, Wildcard
 from whoosh.reading import IndexReader
 
-from app.models.positions import STANCES
+from app.models import STANCES
 from app.search.dates import DateSyntaxError, span, span_query
 from app.search.schema import DEFAULT_FIELDS
 from app.settings import SearchSettings
@@ -52,7 +52,7 @@ class QueryError(ValueError):
     """A query that cannot be run; str() is a sentence for the user, with an example."""
 
 
-class _DateNode(syntax.SyntaxNode):
+class _DateNode(syntax.SyntaxNode):  # type: ignore[misc]  # Whoosh is untyped
     """``date:…``, ``after:…`` or ``before:…``: a union of coarse date keywords."""
 
     def __init__(self, kind: str, value: str) -> None:
@@ -69,13 +69,13 @@ class _DateNode(syntax.SyntaxNode):
             raise QueryError(f"{self.kind}:{self.value} — {exc}") from exc
 
 
-class _DatePlugin(TaggingPlugin):
+class _DatePlugin(TaggingPlugin):  # type: ignore[misc]  # Whoosh is untyped
     expr = r"(?P<kind>(?i:date|after|before)):(?P<value>[^\s()]+)"
     nodetype = _DateNode
     priority = -1  # before the field-name tagger would take "date:" as a field
 
 
-class _MessageIdNode(syntax.SyntaxNode):
+class _MessageIdNode(syntax.SyntaxNode):  # type: ignore[misc]  # Whoosh is untyped
     """A Message-ID, ``<…>`` or bare (``local@host``). Alone it finds that message (or the
     sender with that address); after ``thread:`` it names the thread by its root."""
 
@@ -103,7 +103,7 @@ class _MessageIdNode(syntax.SyntaxNode):
         return by_sender if self.fieldname == "sender" else Or([by_id, by_sender])
 
 
-class _MessageIdPlugin(TaggingPlugin):
+class _MessageIdPlugin(TaggingPlugin):  # type: ignore[misc]  # Whoosh is untyped
     expr = r"<(?P<bracketed>[^<>\s]+)>|(?P<bare>[^\s()<>\":]+@[^\s()<>\"]+)"
     nodetype = _MessageIdNode
     priority = -1

@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 from markupsafe import Markup
@@ -26,7 +26,7 @@ from app.search.searcher import SearchIndex, Snapshot
 from app.search.store import SearchIndexError
 
 Sort = Literal["relevance", "newest", "oldest"]
-SORTS = ("relevance", "newest", "oldest")
+SORTS: tuple[Sort, ...] = get_args(Sort)
 TOP_SENDERS = 10
 MAX_PER_PAGE = 100
 _WORD = re.compile(r"(?<![\w:<@.-])([A-Za-z]{3,})(?![\w:*@>.])")
@@ -300,7 +300,7 @@ def _suggest(snapshot: Snapshot, query: str, hidden: np.ndarray) -> str | None:
         # words with the same first letter are tried: Whoosh compares the typo with every
         # candidate in Python (100 ms over all subject words, under 10 ms over one letter's).
         for distance in (1, 2):
-            counted = [
+            counted: list[tuple[int, str]] = [
                 (-seen("subject", stem(candidate)), candidate)
                 for candidate in reader.terms_within(spelling, word.lower(), distance, prefix=1)
                 if candidate != word.lower()

@@ -121,6 +121,6 @@ def _doc_field_length(
     return byte_to_length(lbyte) if lbyte else None
 
 
-whoosh_codec.Segment._random_id = classmethod(_segment_id)  # type: ignore[assignment]
-structfile.BufferFile.__init__ = _buffer_file_init  # type: ignore[method-assign]
-whoosh3.W3PerDocReader.doc_field_length = _doc_field_length  # type: ignore[method-assign]
+whoosh_codec.Segment._random_id = classmethod(_segment_id)
+structfile.BufferFile.__init__ = _buffer_file_init
+whoosh3.W3PerDocReader.doc_field_length = _doc_field_length

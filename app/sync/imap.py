@@ -119,9 +119,9 @@ def _fetch(
     found: dict[int, bytes] = {}
     for item in answer:
         if isinstance(item, tuple):
-            uid = _FETCH_UID.search(item[0])
-            if uid is not None:
-                found[int(uid.group(1))] = item[1]
+            fetched = _FETCH_UID.search(item[0])
+            if fetched is not None:
+                found[int(fetched.group(1))] = item[1]
     for uid in uids:
         if uid in found:
             data, spilled = read_bounded(io.BytesIO(found.pop(uid)), sink.limit)

@@ -7,10 +7,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import settings_of
 from app.db import db_session
 from app.lists import list_rows, set_visibility
 from app.models import MailingList
+from app.settings import settings_of
 from app.web.auth import current_user_id, requires
 from app.web.forms import ListVisibilityForm
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from app import settings_of
 from app.db import db_session
+from app.settings import settings_of
 from app.sync.runner import utc_text
 from app.sync.status import source_rows
 from app.web.auth import requires

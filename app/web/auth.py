@@ -28,6 +28,7 @@ from app.access import StaffUser, can, current_role
 from app.accounts import Throttled, end_sessions, sign_in
 from app.db import db_session
 from app.models import User
+from app.web.forms import ActionForm, LoginForm
 
 bp = Blueprint("auth", __name__)
 
@@ -73,8 +74,6 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response | tuple[str, int]:
-    from app.web.forms import LoginForm
-
     form = LoginForm(next=request.args.get("next", ""))
     error = None
     if form.validate_on_submit():
@@ -106,8 +105,6 @@ def login() -> str | Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    from app.web.forms import ActionForm
-
     if not ActionForm().validate_on_submit():
         abort(400)
     user_id = current_user_id()
@@ -120,7 +117,8 @@ def logout() -> Response:
 
 
 def _browser_signer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt=KNOWN_BROWSER_COOKIE)
+    # create_app always sets it; Flask's `secret_key` property is typed as possibly unset.
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=KNOWN_BROWSER_COOKIE)
 
 
 def _known_browser_account() -> str | None:
@@ -152,7 +150,6 @@ def init_login(app: Flask) -> None:
     manager.login_view = "auth.login"
     app.register_blueprint(bp)
 
-    @manager.user_loader
     def _load(user_id: str) -> StaffUser | None:
         if not user_id.isdigit():
             return None
@@ -162,6 +159,8 @@ def init_login(app: Flask) -> None:
         if session.get(GENERATION_KEY) != user.session_generation:
             return None  # a session from before a sign-out or deactivation
         return StaffUser(user.id, user.name, user.role)
+
+    manager.user_loader(_load)
 
     @app.after_request
     def _private_pages_are_not_stored(response: Response) -> Response:
@@ -176,8 +175,6 @@ def init_login(app: Flask) -> None:
 
     @app.context_processor
     def _staff() -> dict[str, Any]:
-        from app.web.forms import ActionForm
-
         return {
             "can": can,
             "staff_name": current_user.name if current_role() else None,

@@ -28,7 +28,7 @@ from app.numbers import query_number
 from app.positions import tally, thread_positions
 from app.threads import readable_entries, reply_order
 from app.web.charts import bars, timeline
-from app.web.forms import CorrectionForm
+from app.web.forms import CorrectionForm, link_form
 from app.web.page_cache import cached_page
 from ingest.message_ids import bracketed, url_key
 
@@ -278,8 +278,6 @@ def thread_page(name: str, key: str) -> str | Response:
     )
     staff_forms = {}
     if can("link_discussions"):
-        from app.web.staff import link_form
-
         staff_forms = {"link_form": link_form(), "correction_form": CorrectionForm()}
     return render_template(
         "thread.html",

@@ -41,6 +41,9 @@ from app.models import (
     Tag,
 )
 from app.numbers import query_number
+from app.positions import thread_positions
+from app.search import index_of
+from app.suggestions import suggest_discussions
 from app.web.auth import current_user_id, requires
 from app.web.charts import timeline
 from app.web.feeds import absolute_url_for, atom_response, rfc3339
@@ -204,12 +207,12 @@ def edit(slug: str) -> str | Response | tuple[str, int]:
     if request.method == "GET":
         form.tags.data = ", ".join(t.name for t in decision.tags)
         form.announced_by.data = (
-            session.get(Message, decision.announced_by_message_pk).message_id
+            session.get_one(Message, decision.announced_by_message_pk).message_id
             if decision.announced_by_message_pk
             else ""
         )
         form.supersedes.data = (
-            session.get(Decision, decision.supersedes_id).slug if decision.supersedes_id else ""
+            session.get_one(Decision, decision.supersedes_id).slug if decision.supersedes_id else ""
         )
     if form.validate_on_submit():
         try:
@@ -233,8 +236,6 @@ def _decision(session: Session, slug: str) -> Decision:
 @bp.get("/decisions/<slug>")
 @cached_page
 def show(slug: str) -> str:
-    from app.positions import thread_positions
-
     session = db_session()
     decision = _decision(session, slug)
     audience = reader()
@@ -299,9 +300,6 @@ def link_action(slug: str, link_id: int, action: str) -> Response:
 def suggest(slug: str) -> Response:
     """Rank candidate threads with the search index and keep them as suggestions, each with
     the reason it was suggested, for an editor to confirm or dismiss."""
-    from app.search import index_of
-    from app.suggestions import suggest_discussions
-
     if not ActionForm().validate_on_submit():
         abort(400)
     session = db_session()

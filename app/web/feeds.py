@@ -15,10 +15,10 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app import settings_of
 from app.access import readable_list, visible_messages
 from app.db import db_session
 from app.models import Message, Thread
+from app.settings import settings_of
 from app.web.browse import readable_thread
 from app.web.page_cache import cached_page
 from ingest.message_ids import url_key

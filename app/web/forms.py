@@ -1,8 +1,11 @@
-"""Flask-WTF forms: every form posts with a CSRF token; validation messages show inline."""
+"""Flask-WTF forms: every form posts with a CSRF token; validation messages show inline.
+The link form's decisions are read from the database when it is made (`link_form`), for
+the thread and message pages that show it and the staff views that take it."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
@@ -12,25 +15,27 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.models import DECISION_STATUSES, LINK_RELATIONS, ROLES, STANCES
+from app.db import db_session
+from app.models import DECISION_STATUSES, LINK_RELATIONS, ROLES, STANCES, Decision
 from app.settings import VISIBILITIES
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]
+class LoginForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     name = StringField("User name", validators=[DataRequired(), Length(max=100)])
     password = PasswordField("Password", validators=[DataRequired()])
     next = HiddenField()
 
 
-class ActionForm(FlaskForm):  # type: ignore[misc]
+class ActionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     """A button that changes something: only its CSRF token and an optional note."""
 
     note = StringField("Note", validators=[Optional(), Length(max=2000)])
 
 
-class DecisionForm(FlaskForm):  # type: ignore[misc]
+class DecisionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     title = StringField("Title", validators=[DataRequired(), Length(max=500)])
     summary = TextAreaField("Summary", validators=[Optional(), Length(max=5000)])
     body_markdown = TextAreaField("Body (Markdown)", validators=[Optional()])
@@ -46,17 +51,27 @@ class DecisionForm(FlaskForm):  # type: ignore[misc]
     tags = StringField("Tags (comma-separated)", validators=[Optional()])
 
 
-class LinkForm(FlaskForm):  # type: ignore[misc]
+class LinkForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     decision = SelectField("Decision", coerce=int)
     relation = SelectField("Relation", choices=list(LINK_RELATIONS))
     note = StringField("Note", validators=[Optional(), Length(max=2000)])
 
 
-class TagsForm(FlaskForm):  # type: ignore[misc]
+def link_form() -> LinkForm:
+    """The link form, its decision choices filled (newest first)."""
+    form = LinkForm()
+    form.decision.choices = [
+        SelectChoice(str(d.id), d.title)
+        for d in db_session().scalars(select(Decision).order_by(Decision.updated_at.desc()))
+    ]
+    return form
+
+
+class TagsForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     tags = StringField("Tags (comma-separated)", validators=[Optional(), Length(max=1000)])
 
 
-class CorrectionForm(FlaskForm):  # type: ignore[misc]
+class CorrectionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     participant = SelectField("Participant", coerce=int)
     stance = SelectField("Stance", choices=list(STANCES))
     vote = StringField("Vote (optional)", validators=[Optional(), Length(max=16)])
@@ -65,16 +80,16 @@ class CorrectionForm(FlaskForm):  # type: ignore[misc]
     message = HiddenField()
 
 
-class UserForm(FlaskForm):  # type: ignore[misc]
+class UserForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     name = StringField("User name", validators=[DataRequired(), Length(max=100)])
     role = SelectField("Role", choices=list(ROLES))
     password = PasswordField("Password", validators=[DataRequired()])
 
 
-class UserUpdateForm(FlaskForm):  # type: ignore[misc]
+class UserUpdateForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     role = SelectField("Role", choices=list(ROLES))
     active = BooleanField("Active")
 
 
-class ListVisibilityForm(FlaskForm):  # type: ignore[misc]
+class ListVisibilityForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     visibility = SelectField("Visibility", choices=list(VISIBILITIES))

@@ -15,6 +15,7 @@ from app.db import db_session
 from app.models import DecisionLink, MailingList, Message, Thread
 from app.store import decompress
 from app.web.browse import readable_thread
+from app.web.forms import link_form
 from app.web.page_cache import cached_page
 from ingest.message_ids import bracketed, url_key
 
@@ -81,8 +82,6 @@ def _render(message: Message) -> str:
     other_lists = sorted({m.mailing_list.name for m in copies if m.list_id != message.list_id})
     staff_forms = {}
     if can("link_discussions"):
-        from app.web.staff import link_form
-
         staff_forms = {"link_form": link_form()}
     return render_template(
         "message.html",

@@ -26,10 +26,10 @@ from flask import Flask, current_app, request, session
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from app import settings_of
 from app.access import current_role
 from app.db import db_session
 from app.models import DecisionEvent, MailingList, Message, Position
+from app.settings import settings_of
 
 Page = tuple[bytes, int, str]  # body, status, content type
 

@@ -26,7 +26,6 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from app import settings_of
 from app.access import reader
 from app.db import db_session
 from app.governance import ValidationError, confirm_position, correct_position
@@ -40,6 +39,7 @@ from app.positions import (
     tally,
     thread_positions,
 )
+from app.settings import settings_of
 from app.web.auth import current_user_id, requires
 from app.web.browse import readable_thread
 from app.web.forms import CorrectionForm

@@ -3,16 +3,18 @@ sort and grouping, pagination, and help when a query cannot be run."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, current_app, render_template, request, url_for
 
 from app.access import readable_names
 from app.numbers import query_number
 from app.search import index_of, search
+from app.search.results import SORTS, Sort
 from app.web.page_cache import cached_page
 
 bp = Blueprint("search", __name__)
 
-SORTS = ("relevance", "newest", "oldest")
 PER_PAGE = 20
 
 
@@ -27,9 +29,8 @@ def facet_term(field: str, value: str) -> str:
 @cached_page
 def search_page() -> tuple[str, int] | str:
     query = request.args.get("q", "").strip()
-    sort = request.args.get("sort", "relevance")
-    if sort not in SORTS:
-        sort = "relevance"
+    requested = request.args.get("sort")
+    sort: Sort = next((s for s in SORTS if s == requested), "relevance")
     grouped = request.args.get("group") == "thread"
     page = query_number("page", 1) or 1
     results = None
@@ -39,13 +40,18 @@ def search_page() -> tuple[str, int] | str:
             query,
             page=page,
             per_page=PER_PAGE,
-            sort=sort,  # type: ignore[arg-type]
+            sort=sort,
             group_by_thread=grouped,
             visible_lists=readable_names(),
         )
 
-    def with_args(**changes: object) -> str:
-        args = {"q": query, "sort": sort, "group": "thread" if grouped else None, "page": page}
+    def with_args(**changes: Any) -> str:
+        args: dict[str, Any] = {
+            "q": query,
+            "sort": sort,
+            "group": "thread" if grouped else None,
+            "page": page,
+        }
         args.update(changes)
         return url_for("search.search_page", **{k: v for k, v in args.items() if v})
 

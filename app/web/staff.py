@@ -8,7 +8,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
 
 from app.access import can, readable_list_filter
 from app.accounts import create_user, update_user
@@ -34,7 +33,7 @@ from app.models import (
 from app.numbers import query_number
 from app.web.auth import current_user_id, requires
 from app.web.browse import readable_thread
-from app.web.forms import ActionForm, LinkForm, TagsForm, UserForm, UserUpdateForm
+from app.web.forms import ActionForm, TagsForm, UserForm, UserUpdateForm, link_form
 from app.web.messages import readable_copies
 from ingest.message_ids import url_key
 
@@ -68,17 +67,7 @@ def _back_to(message: Message, chosen: list[Message]) -> str:
     return url_for("messages.permalink", message_id=url_key(message.message_id), copy=copy)
 
 
-def link_form() -> LinkForm:
-    """The link form, its decision choices filled (newest first)."""
-    form = LinkForm()
-    form.decision.choices = [
-        SelectChoice(str(d.id), d.title)
-        for d in db_session().scalars(select(Decision).order_by(Decision.updated_at.desc()))
-    ]
-    return form
-
-
-def _link(target: dict[str, int], back: str) -> Response:
+def _link(back: str, *, thread_id: int | None = None, message_pk: int | None = None) -> Response:
     form = link_form()
     if not form.validate_on_submit():
         flash("Choose a decision and a relation.", "error")
@@ -92,9 +81,10 @@ def _link(target: dict[str, int], back: str) -> Response:
             session,
             decision,
             current_user_id(),
+            thread_id=thread_id,
+            message_pk=message_pk,
             relation=form.relation.data,
             note=form.note.data or "",
-            **target,
         )
     except ValidationError as error:
         _flash_errors(error)
@@ -109,7 +99,7 @@ def _link(target: dict[str, int], back: str) -> Response:
 def link_thread(name: str, key: str) -> Response:
     thread = _thread(name, key)
     return _link(
-        {"thread_id": thread.id}, url_for("browse.thread_page", name=name, key=url_key(thread.key))
+        url_for("browse.thread_page", name=name, key=url_key(thread.key)), thread_id=thread.id
     )
 
 
@@ -117,7 +107,7 @@ def link_thread(name: str, key: str) -> Response:
 @requires("link_discussions")
 def link_message(message_id: str) -> Response:
     chosen = _chosen_copies(message_id)
-    return _link({"message_pk": chosen[0].id}, _back_to(chosen[0], chosen))
+    return _link(_back_to(chosen[0], chosen), message_pk=chosen[0].id)
 
 
 @bp.post("/lists/<name>/threads/<path:key>/tags")

@@ -19,7 +19,7 @@ from app.web.forms import ActionForm
 bp = Blueprint("api_tokens", __name__)
 
 
-class TokenForm(FlaskForm):  # type: ignore[misc]
+class TokenForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF is untyped
     label = StringField("What is it for?", validators=[Optional(), Length(max=100)])
 
 

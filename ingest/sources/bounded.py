@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from ingest.records import SizeLimit, Spilled
 
@@ -33,7 +33,7 @@ class MessageBuffer:
     def _reset(self) -> None:
         self.size = 0
         self._pieces: list[bytes] = []
-        self._spill: BinaryIO | None = None
+        self._spill: IO[bytes] | None = None
         self._head = b""
         self._digest = hashlib.sha256()
 

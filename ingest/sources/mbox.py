@@ -30,6 +30,7 @@ def open_maybe_gzip(path: Path) -> BinaryIO:
     with path.open("rb") as probe:
         magic = probe.read(2)
     if magic == b"\x1f\x8b":
+        # A GzipFile reads as a BinaryIO does, but typeshed does not declare it one.
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
 
