@@ -98,6 +98,10 @@ SHIPPED_MODEL = Path(str(resources.files("app") / "stance_data" / "model.npz"))
 _loaded: dict[tuple[Path, float], StanceModel] = {}
 
 
+#: Threads whose messages are held in memory at once while positions are derived.
+THREADS_AT_ONCE = 200
+
+
 def model_path(home: Path) -> Path:
     """Where ``quorum positions train`` writes an install's own model."""
     return home / "models" / "stance.npz"
@@ -123,10 +127,18 @@ def active_model(home: Path) -> StanceModel:
 def derive_positions(session: Session, thread_ids: Iterable[int], model: StanceModel) -> int:
     """(Re)compute the machine position of every message in the given threads with
     ``model``; returns the number of messages processed. Rows are updated in place, so the
-    result is the same however often it runs."""
+    result is the same however often it runs. Threads are read a few hundred at a time
+    and their rows flushed, so memory stays bounded however many threads are given (an
+    ingest step touches thousands)."""
     ids = sorted(set(thread_ids))
-    if not ids:
-        return 0
+    count = 0
+    for start in range(0, len(ids), THREADS_AT_ONCE):
+        count += _derive(session, ids[start : start + THREADS_AT_ONCE], model)
+        session.flush()
+    return count
+
+
+def _derive(session: Session, ids: list[int], model: StanceModel) -> int:
     existing = {
         p.message_pk: p
         for p in session.scalars(

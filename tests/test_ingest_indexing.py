@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app import create_app, importer
+from app import positions as positions_module
 from app.db import upgrade
 from app.models import IngestRun, Position
 from app.search import index_of, search
@@ -209,3 +210,21 @@ def test_an_interrupted_runs_positions_are_derived_by_the_next_ingest(
     run_cli(index_every_10, "ingest", str(one_message(tmp_path / "b.mbox", "b", "beta")))
     assert positions(index_every_10) == 9
     assert search(index_of(index_every_10), "stance:support").total >= 1
+
+
+def test_positions_are_derived_a_bounded_number_of_threads_at_a_time(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[int] = []
+    real = positions_module.load_threads
+
+    def recording(session: object, thread_ids: list[int]) -> object:
+        read.append(len(thread_ids))
+        return real(session, thread_ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(positions_module, "THREADS_AT_ONCE", 2)
+    monkeypatch.setattr(positions_module, "load_threads", recording)
+    result = run_cli(app, "ingest", str(mbox(tmp_path / "a.mbox", 5)), "--list", "l")
+    assert result.exit_code == 0, result.output
+    assert read == [2, 2, 1]  # five one-message threads, two at a time
+    assert positions(app) == 5
