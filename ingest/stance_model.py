@@ -213,8 +213,8 @@ def decide(
     unsure which side the author takes and the author declared one in their own words, the
     declared side is the guess shown, with that sentence as evidence and the model's own
     probability of it (so usually still unsure, for staff to confirm). In grouped
-    cross-validation this costs nothing measurable (macro-F1 0.407 against 0.408, ±0.009
-    over repetitions); it makes an unsure position one that explains itself, and it
+    cross-validation this costs nothing measurable (macro-F1 0.404 against 0.408, ±0.009
+    over three repetitions); it makes an unsure position one that explains itself, and it
     keeps the thread's shape (how long, how late, how many people), which the model learnt
     from one list, from outvoting what the author wrote."""
     best = int(probabilities.argmax())
