@@ -24,7 +24,7 @@ from app.delivery import EX_TEMPFAIL
 from app.delivery import deliver as deliver_message
 from app.exports import export_decisions, export_messages, export_positions
 from app.governance import ValidationError
-from app.importer import run_ingest
+from app.ingestion import run_ingest
 from app.lists import list_rows, set_visibility
 from app.models import ROLES, MailingList, User
 from app.positions import active_model, active_model_path, model_path, recompute

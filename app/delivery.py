@@ -14,9 +14,9 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.importer import Ingestion
+from app.ingestion import Ingestion
+from app.message_store import Account
 from app.settings import Settings
-from app.store import Account
 from ingest.records import SizeLimit
 from ingest.sources.single import read_delivered
 

@@ -1,6 +1,6 @@
 """Keep the search index in step with staff changes.
 
-Ingest indexes what each batch touched (app.importer). Staff changes — hiding a message,
+Ingest indexes what each batch touched (app.ingestion). Staff changes — hiding a message,
 tagging a thread, linking a decision, correcting a position — go through app.governance,
 which notes the threads they touch in the session; once that transaction commits, their
 documents are rewritten here, so every writer (web form, API, CLI) gets it without

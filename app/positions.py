@@ -6,7 +6,7 @@ needs the thread: which ancestor message a quoted block comes from, which partic
 attribution line names, and who a quote is from when its attribution line is missing (the
 parent's author, or the grandparent's for a quote inside a quote).
 
-``derive_positions`` is called by the importer for the threads touched since its last
+``derive_positions`` is called by the ingestion for the threads touched since its last
 step (after the batches that stored them, before they are indexed: index documents carry
 positions), and by ``quorum positions recompute``. It is idempotent: running it
 twice, or after a thread merge, leaves the same rows. Staff overrides live in their own

@@ -44,7 +44,7 @@ from app.db import throwaway_database  # noqa: E402
 # own and its finished children's: the search indexer) on stderr, after a marker.
 CHILD = """
 import resource, sys, time
-import app.cli, app.importer
+import app.cli, app.ingestion
 def cpu():
     return sum(
         u.ru_utime + u.ru_stime

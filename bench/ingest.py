@@ -58,7 +58,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app import create_app, importer  # noqa: E402
+from app import create_app, ingestion  # noqa: E402
 from app.db import throwaway_database, upgrade  # noqa: E402
 from app.settings import settings_of  # noqa: E402
 
@@ -106,8 +106,8 @@ def without_derived_data() -> None:
     def skip(*_args: object, **_kwargs: object) -> None:
         return None
 
-    importer.StaleThreads.add = skip  # type: ignore[method-assign]
-    importer.StaleThreads.flush = skip  # type: ignore[method-assign]
+    ingestion.StaleThreads.add = skip  # type: ignore[method-assign]
+    ingestion.StaleThreads.flush = skip  # type: ignore[method-assign]
 
 
 def _cpu_seconds() -> tuple[float, float]:
@@ -129,7 +129,7 @@ def one_run(job: Job, database_url: str, home: Path, profile: str | None) -> Fig
     cpu_started = _cpu_seconds()
     if profiler:
         profiler.enable()
-    account = importer.run_ingest(
+    account = ingestion.run_ingest(
         sessions, settings_of(app), job.paths, fmt=job.fmt, progress=False, positions=job.positions
     )
     if profiler:

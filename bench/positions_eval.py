@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.db import make_engine, make_sessionmaker, upgrade  # noqa: E402
-from app.importer import run_ingest  # noqa: E402
+from app.ingestion import run_ingest  # noqa: E402
 from app.models import Message, Position, Thread  # noqa: E402
 from app.positions import (  # noqa: E402
     active_model,

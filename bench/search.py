@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from app.db import upgrade  # noqa: E402
-from app.importer import run_ingest  # noqa: E402
+from app.ingestion import run_ingest  # noqa: E402
 from app.models import Message  # noqa: E402
 from app.search import index_of, index_threads, pg_documents, rebuild, search  # noqa: E402
-from app.search.store import open_current  # noqa: E402
+from app.search.index_store import open_current  # noqa: E402
 from app.settings import settings_of  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "corpora" / "twisted-python" / "archive"

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from app.db import throwaway_database, upgrade  # noqa: E402
-from app.importer import run_ingest  # noqa: E402
+from app.ingestion import run_ingest  # noqa: E402
 from app.search import index_of, search  # noqa: E402
 from app.settings import settings_of  # noqa: E402
 from app.sync.runner import sync_pass  # noqa: E402

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from app.db import upgrade  # noqa: E402
-from app.importer import run_ingest  # noqa: E402
+from app.ingestion import run_ingest  # noqa: E402
 from app.search import SearchIndex, index_of, search  # noqa: E402
 from app.settings import SearchSettings, settings_of  # noqa: E402
 

@@ -10,10 +10,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.importer import run_ingest
+from app.ingestion import run_ingest
+from app.message_store import Account
 from app.models import Message
 from app.settings import settings_of
-from app.store import Account
 from tests.helpers import CORPORA, sessions_of
 
 NOTMUCH = CORPORA / "notmuch-gpl3" / "test" / "corpora"

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.db import upgrade
-from app.importer import run_ingest
+from app.ingestion import run_ingest
+from app.message_store import Account
 from app.models import Message
 from app.settings import settings_of
-from app.store import Account
 from tests.helpers import CORPORA, run_cli, sessions_of
 
 ARCHIVE = CORPORA / "twisted-python" / "archive"

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app import create_app, importer
+from app import create_app, ingestion
 from app import positions as positions_module
 from app.db import upgrade
 from app.models import IngestRun, Position
@@ -46,11 +46,11 @@ def test_an_interrupted_runs_threads_are_indexed_by_the_next_ingest(
 ) -> None:
     run_cli(sqlite_app, "ingest", str(one_message(tmp_path / "a.mbox", "a", "alpha")))
 
-    def killed(self: importer.StaleThreads, session: object) -> None:
+    def killed(self: ingestion.StaleThreads, session: object) -> None:
         raise KeyboardInterrupt  # the process dies after committing, before indexing
 
     with monkeypatch.context() as patch:
-        patch.setattr(importer.StaleThreads, "flush", killed)
+        patch.setattr(ingestion.StaleThreads, "flush", killed)
         interrupted = run_cli(sqlite_app, "ingest", str(EXAMPLES / "foundation"))
         assert interrupted.exit_code != 0
     assert found(sqlite_app, "supportive") == 0  # stored, not yet indexed
@@ -93,7 +93,7 @@ class RecordingIndexer(BackgroundIndexer):
 @pytest.fixture
 def recorded(monkeypatch: pytest.MonkeyPatch) -> list[RecordingIndexer]:
     RecordingIndexer.started = []
-    monkeypatch.setattr(importer, "BackgroundIndexer", RecordingIndexer)
+    monkeypatch.setattr(ingestion, "BackgroundIndexer", RecordingIndexer)
     return RecordingIndexer.started
 
 
@@ -111,7 +111,7 @@ def test_a_long_ingest_is_indexed_by_one_background_process_and_ends_complete(
     def not_here(*_args: object) -> int:
         raise AssertionError("the ingest process itself indexed")
 
-    monkeypatch.setattr(importer, "index_threads", not_here)
+    monkeypatch.setattr(ingestion, "index_threads", not_here)
     result = run_cli(index_every_10, "ingest", str(mbox(tmp_path / "a.mbox", 43)), "--list", "l")
     assert result.exit_code == 0, result.output
     [indexer] = recorded
@@ -135,11 +135,11 @@ def test_a_run_that_fails_while_the_background_process_indexes_is_caught_up(
     recorded: list[RecordingIndexer],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def killed(self: importer.StaleThreads, session: object) -> None:
+    def killed(self: ingestion.StaleThreads, session: object) -> None:
         raise KeyboardInterrupt  # Ctrl-C after the last batch, before the index caught up
 
     with monkeypatch.context() as patch:
-        patch.setattr(importer.StaleThreads, "flush", killed)
+        patch.setattr(ingestion.StaleThreads, "flush", killed)
         interrupted = run_cli(
             index_every_10, "ingest", str(mbox(tmp_path / "a.mbox", 43)), "--list", "l"
         )
@@ -181,13 +181,13 @@ def test_a_threads_positions_are_derived_once_per_index_step_not_once_per_batch(
     index_every_10: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     derived: list[set[int]] = []
-    real = importer.derive_positions
+    real = ingestion.derive_positions
 
     def recording(session: object, thread_ids: Iterable[int], model: object) -> int:
         derived.append(set(thread_ids))
         return real(session, thread_ids, model)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(importer, "derive_positions", recording)
+    monkeypatch.setattr(ingestion, "derive_positions", recording)
     result = run_cli(index_every_10, "ingest", str(one_thread(tmp_path / "t.mbox", 20)))
     assert result.exit_code == 0, result.output
     # Four batches of five added to the thread; it was derived at 10 messages and at the end.
@@ -198,11 +198,11 @@ def test_a_threads_positions_are_derived_once_per_index_step_not_once_per_batch(
 def test_an_interrupted_runs_positions_are_derived_by_the_next_ingest(
     index_every_10: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def killed(self: importer.StaleThreads, session: object) -> None:
+    def killed(self: ingestion.StaleThreads, session: object) -> None:
         raise KeyboardInterrupt  # the process dies after committing, before deriving
 
     with monkeypatch.context() as patch:
-        patch.setattr(importer.StaleThreads, "flush", killed)
+        patch.setattr(ingestion.StaleThreads, "flush", killed)
         interrupted = run_cli(index_every_10, "ingest", str(one_thread(tmp_path / "t.mbox", 8)))
         assert interrupted.exit_code != 0
     assert positions(index_every_10) == 0  # stored, not yet derived

@@ -15,7 +15,7 @@ from flask import Flask
 from app import create_app
 from app.db import upgrade
 from app.search import index_messages, index_of, index_threads, rebuild, search
-from app.search.store import IndexBusy, current_generation, writer_lock
+from app.search.index_store import IndexBusy, current_generation, writer_lock
 from tests.helpers import ingest_foundation, mbox, run_cli, sessions_of
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from app.search import index_of, search
 from app.search.background import BackgroundIndexer, IndexWorkerFailed
-from app.search.store import IndexBusy
+from app.search.index_store import IndexBusy
 from tests.helpers import ROOT, mbox, run_cli
 
 
@@ -43,7 +43,7 @@ def running(pid: int) -> bool:
 def test_the_child_indexes_committed_threads_with_its_own_connection(
     sqlite_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("app.importer.StaleThreads.flush", lambda self, session: None)
+    monkeypatch.setattr("app.ingestion.StaleThreads.flush", lambda self, session: None)
     run_cli(sqlite_app, "ingest", str(mbox(tmp_path / "a.mbox", 4)), "--list", "load")
     assert search(index_of(sqlite_app), "common").total == 0  # stored, not indexed
 

@@ -13,7 +13,7 @@ from whoosh.query import Every
 from app.search import index_of, index_threads, search
 from app.search.bulk import segment_length, write_generation
 from app.search.documents import Document
-from app.search.store import new_generation, open_current
+from app.search.index_store import new_generation, open_current
 from tests.helpers import mbox, run_cli, sessions_of
 
 

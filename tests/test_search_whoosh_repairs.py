@@ -15,7 +15,7 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.qparser import QueryParser
 
 from app.search import whoosh_repairs
-from app.search.store import open_generation
+from app.search.index_store import open_generation
 from app.search.whoosh_repairs import MappedFile
 
 # (operation, argument): what Whoosh's readers do with the file they are handed.

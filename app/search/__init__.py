@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import make_engine, make_sessionmaker
 from app.models import MailingList
+from app.search.index_store import SearchIndexError
 from app.search.indexing import index_messages, index_threads, rebuild
 from app.search.pg_search import PostgresSearch
 from app.search.results import Facets, Hit, SearchResults, Sort
 from app.search.results import search as whoosh_search
 from app.search.searcher import SearchIndex
-from app.search.store import SearchIndexError
 
 #: What `index_of` gives and `search` takes: the Whoosh index or the database's search.
 SearchBackend = SearchIndex | PostgresSearch

@@ -22,8 +22,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app.search.index_store import SearchIndexError
 from app.search.indexing import index_threads
-from app.search.store import SearchIndexError
 
 
 class IndexWorkerFailed(SearchIndexError):

@@ -1,6 +1,6 @@
 """Writing the index: incremental updates after each ingest batch, and full rebuilds.
 
-Both take the writer lock (see ``app.search.store``). An update on a machine that has no
+Both take the writer lock (see ``app.search.index_store``). An update on a machine that has no
 index yet builds it from the whole database, so the first ingest leaves a complete index.
 """
 
@@ -23,7 +23,7 @@ from app.search.documents import (
     message_documents,
     thread_documents,
 )
-from app.search.store import (
+from app.search.index_store import (
     IndexMissing,
     drop_older_generations,
     make_current,

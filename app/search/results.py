@@ -20,10 +20,10 @@ from whoosh.lang.porter import stem
 from whoosh.query import Query
 
 from app.search.highlight import Highlighter
+from app.search.index_store import SearchIndexError
 from app.search.query import QueryError, bound_expansions, parse_query
 from app.search.schema import DEFAULT_FIELDS
 from app.search.searcher import SearchIndex, Snapshot
-from app.search.store import SearchIndexError
 
 Sort = Literal["relevance", "newest", "oldest"]
 SORTS: tuple[Sort, ...] = get_args(Sort)

@@ -17,8 +17,13 @@ from whoosh.qparser import MultifieldParser
 from whoosh.searching import Searcher
 
 from app.search.evaluate import Evaluator
+from app.search.index_store import (
+    IndexCorrupt,
+    SearchIndexError,
+    current_generation,
+    open_generation,
+)
 from app.search.query import make_parser
-from app.search.store import IndexCorrupt, SearchIndexError, current_generation, open_generation
 from app.settings import SearchSettings
 
 

@@ -1,5 +1,5 @@
 """Two repairs to Whoosh (whoosh-reloaded, pinned), applied when this module is imported
-(``app.search.store`` does, before any index is opened). Each has a test that fails
+(``app.search.index_store`` does, before any index is opened). Each has a test that fails
 without it.
 
 1. Segment names. Whoosh names new segments from the global `random` generator. Anything

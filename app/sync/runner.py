@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.importer import Ingestion
+from app.ingestion import Ingestion
+from app.message_store import OUTCOMES, Account
 from app.models import Source, utcnow
 from app.settings import Settings
 from app.source_settings import SourceSettings
-from app.store import OUTCOMES, Account
 from app.sync.errors import SyncError
 from app.sync.http import HttpClient, Retry
 from app.sync.imap import pull_imap

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.message_store import OUTCOMES
 from app.models import Source
 from app.settings import Settings
-from app.store import OUTCOMES
 from app.sync.runner import configured_sources, iso_utc
 
 

@@ -12,8 +12,8 @@ from werkzeug.wrappers import Response
 
 from app.access import can, readable_list, readable_list_filter
 from app.db import db_session
+from app.message_store import decompress
 from app.models import DecisionLink, MailingList, Message, Thread
-from app.store import decompress
 from app.web.browse import readable_thread
 from app.web.forms import link_form
 from app.web.page_cache import cached_page

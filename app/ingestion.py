@@ -16,12 +16,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
+from app.message_store import Account, BatchStore, Outcome
 from app.models import IngestRun, Message, utcnow
 from app.positions import active_model, derive_positions
 from app.search import index_threads
 from app.search.background import BackgroundIndexer
 from app.settings import Settings
-from app.store import Account, BatchStore, Outcome
 from ingest.parse import parse_message
 from ingest.records import RawMessage, RejectedMessage, SizeLimit
 from ingest.sources import SourceError, detect_format, iter_archive, list_files
