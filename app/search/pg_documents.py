@@ -1,6 +1,8 @@
 """The postgres backend's derived text: the ``tsvector``s of each message, written in
 the transaction that stores or changes the message, so a message is searchable exactly
-when that transaction commits, on every web node at once.
+when that transaction commits, on every web node at once. The same statement copies the
+message's search facts (``app.models.search``) beside them; triggers keep those in step
+afterwards.
 
 The split into own and quoted text is Python (``ingest.segments``), so the vectors are
 written by the app, not by a database trigger: a flush listener on the app's sessionmaker
@@ -37,18 +39,24 @@ CHUNK = 500
 #: The message columns a vector is derived from: a change to one of them rewrites it.
 TEXT_COLUMNS = ("subject", "body", "from_name", "from_address")
 
+#: The facts a search reads beside the vectors (``app.models.search``), copied from the
+#: ``search_facts`` view that defines them.
+FACTS = ("list_id", "hidden", "date_utc", "thread_id", "author", "attached", "stance", "vote")
+
 _UPSERT = text(
-    """
-    INSERT INTO search_documents (message_pk, config, document, quoted, sender)
+    f"""
+    INSERT INTO search_documents (message_pk, config, document, quoted, sender, {", ".join(FACTS)})
     SELECT :pk, l.search_config,
            setweight(to_tsvector(l.search_config::regconfig, :subject), 'A')
         || setweight(to_tsvector(l.search_config::regconfig, :own), 'B'),
            setweight(to_tsvector(l.search_config::regconfig, :quoted), 'C'),
-           to_tsvector(l.search_config::regconfig, :sender)
-    FROM lists l WHERE l.id = :list_id
+           to_tsvector(l.search_config::regconfig, :sender),
+           {", ".join(f"f.{name}" for name in FACTS)}
+    FROM search_facts f JOIN lists l ON l.id = f.list_id WHERE f.message_pk = :pk
     ON CONFLICT (message_pk) DO UPDATE
         SET config = excluded.config, document = excluded.document,
-            quoted = excluded.quoted, sender = excluded.sender
+            quoted = excluded.quoted, sender = excluded.sender,
+            {", ".join(f"{name} = excluded.{name}" for name in FACTS)}
     """
 )
 
@@ -59,13 +67,12 @@ def words(value: str, limit: int) -> str:
 
 
 def vector_row(
-    pk: int, list_id: int, subject: str, body: str, from_name: str, from_address: str
+    pk: int, subject: str, body: str, from_name: str, from_address: str
 ) -> dict[str, Any]:
     """The parameters of one message's upsert."""
     searched_subject, own, quoted = searched_texts(subject or "", body or "")
     return {
         "pk": pk,
-        "list_id": list_id,
         "subject": words(searched_subject, LIMITS["subject"]),
         "own": words(own, LIMITS["own"]),
         "quoted": words(quoted, LIMITS["quoted"]),
@@ -74,7 +81,7 @@ def vector_row(
 
 
 def write_vectors(connection: Connection, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert or replace these messages' vectors; returns how many."""
+    """Insert or replace these messages' vectors and facts; returns how many."""
     batch = list(rows)
     for start in range(0, len(batch), CHUNK):
         connection.execute(_UPSERT, batch[start : start + CHUNK])
@@ -96,10 +103,7 @@ def keep_vectors_in_step(sessions: sessionmaker[Session]) -> None:
         if changed:
             write_vectors(
                 session.connection(),
-                (
-                    vector_row(m.id, m.list_id, m.subject, m.body, m.from_name, m.from_address)
-                    for m in changed
-                ),
+                (vector_row(m.id, m.subject, m.body, m.from_name, m.from_address) for m in changed),
             )
 
 
@@ -125,7 +129,6 @@ def rebuild(session: Session, declared: Mapping[str, ListSettings]) -> int:
         rows = session.execute(
             select(
                 Message.id,
-                Message.list_id,
                 Message.subject,
                 Message.body,
                 Message.from_name,

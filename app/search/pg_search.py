@@ -25,18 +25,19 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
-    true,
+    tuple_,
     union_all,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.audience import PUBLIC, Audience
+from app.audience import PUBLIC
 from app.models import MailingList, Message, SearchDocument, Thread
 from app.search.documents import searched_texts
 from app.search.highlight import Highlighter
-from app.search.pg_query import STANCE, VOTE, Compiled, Compiler, make_pg_parser, with_positions
+from app.search.pg_query import Compiled, Compiler, make_pg_parser
 from app.search.query import QueryError, parse_query
 from app.search.results import (
     SORTS,
@@ -52,13 +53,15 @@ from app.settings import SearchSettings
 
 log = logging.getLogger(__name__)
 
-#: Who wrote a message, as the senders facet counts them (the Whoosh index's `author`).
-AUTHOR = func.coalesce(
-    func.nullif(Message.from_name, ""), func.nullif(Message.from_address, ""), "(unknown)"
-)
-#: Facet name → the matched column it counts, and how many values it keeps (None: all).
-FACETS = {"lists": ("list", None), "years": ("year", None), "senders": ("author", TOP_SENDERS),
-          "stances": ("stance", None)}  # fmt: skip
+#: The facets, in the order of the grouping sets that count them.
+FACETS = ("lists", "years", "senders", "stances")
+#: What grouping() says of the set that counts every match (each facet's column left
+#: out: one bit each, the first facet's the highest), and of each facet's own set.
+_TOTAL = 2 ** len(FACETS) - 1
+_FACET_OF = {_TOTAL ^ 1 << (len(FACETS) - 1 - i): name for i, name in enumerate(FACETS)}
+_SENDERS = next(kind for kind, name in _FACET_OF.items() if name == "senders")
+#: The kind of the rows that are the page's hits.
+_HIT = -1
 
 
 class PostgresSearch:
@@ -86,10 +89,7 @@ class PostgresSearch:
         empty = blank(query, page, per_page, sort, group_by_thread)
         if sort not in SORTS:
             return failed(empty, f"sort must be one of {', '.join(SORTS)}", "query")
-        audience = Audience(
-            lists=PUBLIC.lists if visible_lists is None else MailingList.name.in_(visible_lists),
-            messages=true() if include_hidden else PUBLIC.messages,
-        )
+        lists = PUBLIC.lists if visible_lists is None else MailingList.name.in_(visible_lists)
         with self.sessions() as session:
             try:
                 configs = list(session.scalars(select(MailingList.search_config).distinct()))
@@ -100,7 +100,7 @@ class PostgresSearch:
                     compiled = compiler.compile(parsed)
                 except QueryError as exc:
                     return failed(empty, str(exc), "query")
-                return _run(session, compiled, compiler, empty, audience)
+                return _run(session, compiled, compiler, empty, lists, include_hidden)
             except DBAPIError:
                 log.exception("search %r failed in the database", query)
                 return failed(
@@ -116,48 +116,45 @@ def _run(
     compiled: Compiled,
     compiler: Compiler,
     empty: SearchResults,
-    audience: Audience,
+    lists: ColumnElement[bool],
+    include_hidden: bool,
 ) -> SearchResults:
     relevance = empty.sort == "relevance"
-    matched = with_positions(
+    matched = (
         select(
-            Message.id.label("pk"),
-            func.coalesce(Message.thread_id, -Message.id).label("grp"),
+            SearchDocument.message_pk.label("pk"),
+            func.coalesce(SearchDocument.thread_id, -SearchDocument.message_pk).label("grp"),
             # Ranking reads every matching vector again: only when the order needs it.
             compiler.rank(compiled.ranking if relevance else {}).label("score"),
-            func.coalesce(func.extract("epoch", Message.date_utc), 0).label("ts"),
+            func.coalesce(func.extract("epoch", SearchDocument.date_utc), 0).label("ts"),
             MailingList.name.label("list"),
-            func.to_char(Message.date_utc, "YYYY").label("year"),
-            AUTHOR.label("author"),
-            STANCE.label("stance"),
+            SearchDocument.date_utc.label("date"),
+            SearchDocument.author.label("author"),
+            SearchDocument.stance.label("stance"),
         )
-        .select_from(SearchDocument)
-        .join(Message, Message.id == SearchDocument.message_pk)
-        .join(MailingList, MailingList.id == Message.list_id)
-        .outerjoin(Thread, Thread.id == Message.thread_id)
+        .join(MailingList, MailingList.id == SearchDocument.list_id)
+        .where(lists, compiled.condition)
     )
-    matched = (
-        matched.where(audience.lists, audience.messages, compiled.condition)
-        .cte("matched")
-        .prefix_with("MATERIALIZED")
-    )
+    if not include_hidden:
+        matched = matched.where(SearchDocument.hidden.is_(False))
+    matched = matched.cte("matched").prefix_with("MATERIALIZED")
     rows = session.execute(union_all(*_summary(matched, empty.grouped), _page(matched, empty)))
     total = 0
     counts: dict[str, list[tuple[int, int, str]]] = {name: [] for name in FACETS}
-    page: list[tuple[int, int, float, int]] = []
-    for kind, label, n, pk, score, order in rows:
-        if kind == "total":
-            total = int(n)
-        elif kind == "hit":
-            page.append((int(order), int(pk), float(score), int(n)))
-        else:
-            counts[kind].append((-int(n), int(order), label))
+    page: list[tuple[float, int, float, int]] = []
+    for kind, label, n, pk, key, first in rows:
+        if kind == _HIT:
+            page.append((key if empty.sort == "oldest" else -key, pk, key, n))
+        elif kind == _TOTAL:
+            total = n
+        elif label:  # a message without a date has no year, one without a position no stance
+            counts[_FACET_OF[kind]].append((-n, first, label))
     page.sort()
     highlighter = Highlighter(compiled.stems, compiled.prefixes)
-    details = _details(session, [pk for _order, pk, _score, _n in page])
+    details = _details(session, [pk for _order, pk, _key, _n in page])
     hits = [
-        _hit(details[pk], score if relevance else None, n, highlighter)
-        for _order, pk, score, n in page
+        _hit(details[pk], key if relevance else None, n, highlighter)
+        for _order, pk, key, n in page
         if pk in details
     ]
     return SearchResults(
@@ -178,87 +175,79 @@ def _run(
 
 
 def _summary(matched: Any, grouped: bool) -> list[Select[Any]]:
-    """The total (messages, or threads when grouped) and each facet's counts, as rows of
-    (kind, label, count, NULL, NULL, first): values of equal counts come in the order
-    of their first message (`first`), as the Whoosh backend orders them, and it is by that
-    order too that the senders facet keeps its top ones."""
+    """The total (messages, or threads when grouped) and each facet's counts, counted in
+    one pass over the matches (GROUPING SETS), as rows of (kind, label, count, NULL, NULL,
+    first): values of equal counts come in the order of their first message (`first`),
+    as the Whoosh backend orders them, and it is by that order too that the senders facet
+    keeps its top ones."""
+    labelled = select(
+        matched.c.pk,
+        matched.c.list,
+        func.to_char(matched.c.date, "YYYY").label("year"),
+        matched.c.author,
+        matched.c.stance,
+    ).subquery()
+    labels = [labelled.c.list, labelled.c.year, labelled.c.author, labelled.c.stance]
+    kind = func.grouping(*labels)
+    counts = select(
+        kind.label("kind"),
+        func.coalesce(*labels).label("label"),
+        func.count().label("n"),
+        func.min(labelled.c.pk).label("first"),
+    ).group_by(func.grouping_sets(tuple_(), *(tuple_(label) for label in labels)))
+    if grouped:
+        counts = counts.having(kind != _TOTAL)
+    counted = counts.subquery()
+    place = func.row_number().over(
+        partition_by=counted.c.kind, order_by=[counted.c.n.desc(), counted.c.first]
+    )
+    placed = select(counted, place.label("place")).subquery()
     no_int, no_float = cast(null(), Integer), cast(null(), Float)
-    counted = func.count(matched.c.grp.distinct()) if grouped else func.count()
-    parts = [
-        select(
-            literal("total"), cast(null(), String), counted, no_int, no_float, no_int
-        ).select_from(matched)
-    ]
-    for name, (column_name, keep) in FACETS.items():
-        column = matched.c[column_name]
-        counts = (
-            select(
-                column.label("label"),
-                func.count().label("n"),
-                func.min(matched.c.pk).label("first"),
-            )
-            .where(column.is_not(None), column != "")
-            .group_by(column)
-        )
-        if keep is not None:
-            counts = counts.order_by(func.count().desc(), func.min(matched.c.pk)).limit(keep)
-        facet = counts.subquery()
-        parts.append(
-            select(literal(name), facet.c.label, facet.c.n, no_int, no_float, facet.c.first)
-        )
-    return parts
+    facets = select(
+        placed.c.kind, placed.c.label, placed.c.n, no_int, no_float, placed.c.first
+    ).where(or_(placed.c.kind != _SENDERS, placed.c.place <= TOP_SENDERS))
+    if not grouped:
+        return [facets]
+    threads = select(
+        literal(_TOTAL), cast(null(), String), func.count(matched.c.grp.distinct()), no_int,
+        no_float, no_int,
+    ).select_from(matched)  # fmt: skip
+    return [facets, threads]
 
 
 def _page(matched: Any, empty: SearchResults) -> Select[Any]:
-    """The page's hits as rows of ("hit", NULL, matches in the thread, pk, score, place):
-    the best first by the chosen order, ties by database id; grouped, each thread's best
-    message only."""
+    """The page's hits as rows of (_HIT, NULL, matches in the thread, pk, key, NULL):
+    the best first by the chosen order (`key`: the score, or the date as a timestamp),
+    ties by database id; grouped, each thread's best message only."""
+    key = "ts" if empty.sort in ("newest", "oldest") else "score"
 
-    def order(columns: Any) -> list[ColumnElement[Any]]:
-        key = {
-            "relevance": columns.score.desc(),
-            "newest": columns.ts.desc(),
-            "oldest": columns.ts.asc(),
-        }[empty.sort]
-        return [key, columns.pk.asc()]
+    def order(key: ColumnElement[Any], pk: ColumnElement[int]) -> list[ColumnElement[Any]]:
+        return [key.asc() if empty.sort == "oldest" else key.desc(), pk.asc()]
 
-    offset = (empty.page - 1) * empty.per_page
     if empty.grouped:
         ranked = select(
             matched.c.pk,
-            matched.c.score,
-            matched.c.ts,
+            matched.c[key].label("key"),
             func.count().over(partition_by=matched.c.grp).label("n"),
             func.row_number()
-            .over(partition_by=matched.c.grp, order_by=order(matched.c))
+            .over(partition_by=matched.c.grp, order_by=order(matched.c[key], matched.c.pk))
             .label("r"),
         ).subquery()
-        candidates = select(ranked.c.pk, ranked.c.score, ranked.c.ts, ranked.c.n).where(
-            ranked.c.r == 1
-        )
+        candidates = select(ranked.c.pk, ranked.c.key, ranked.c.n).where(ranked.c.r == 1)
     else:
-        candidates = select(matched.c.pk, matched.c.score, matched.c.ts, literal(1).label("n"))
+        candidates = select(matched.c.pk, matched.c[key].label("key"), literal(1).label("n"))
     chosen = candidates.subquery()
     placed = (
-        select(
-            chosen.c.pk,
-            chosen.c.score,
-            chosen.c.n,
-            func.row_number().over(order_by=order(chosen.c)).label("place"),
-        )
-        .order_by(*order(chosen.c))
+        select(chosen)
+        .order_by(*order(chosen.c.key, chosen.c.pk))
         .limit(empty.per_page)
-        .offset(offset)
+        .offset((empty.page - 1) * empty.per_page)
         .subquery()
     )
     return select(
-        literal("hit"),
-        cast(null(), String),
-        placed.c.n,
-        placed.c.pk,
-        placed.c.score,
-        placed.c.place,
-    )
+        literal(_HIT), cast(null(), String), placed.c.n, placed.c.pk,
+        cast(placed.c.key, Float), cast(null(), Integer),
+    )  # fmt: skip
 
 
 def _most_common(counts: list[tuple[int, int, str]]) -> dict[str, int]:
@@ -271,24 +260,24 @@ def _details(session: Session, pks: list[int]) -> dict[int, Any]:
     if not pks:
         return {}
     rows = session.execute(
-        with_positions(
-            select(
-                Message.id,
-                Message.message_id,
-                Thread.key,
-                Message.thread_id,
-                MailingList.name,
-                Message.date_utc,
-                Message.from_name,
-                Message.from_address,
-                Message.subject,
-                Message.body,
-                STANCE,
-                VOTE,
-            )
-            .join(MailingList, MailingList.id == Message.list_id)
-            .outerjoin(Thread, Thread.id == Message.thread_id)
-        ).where(Message.id.in_(pks))
+        select(
+            Message.id,
+            Message.message_id,
+            Thread.key,
+            Message.thread_id,
+            MailingList.name,
+            Message.date_utc,
+            Message.from_name,
+            Message.from_address,
+            Message.subject,
+            Message.body,
+            SearchDocument.stance,
+            SearchDocument.vote,
+        )
+        .join(SearchDocument, SearchDocument.message_pk == Message.id)
+        .join(MailingList, MailingList.id == Message.list_id)
+        .outerjoin(Thread, Thread.id == Message.thread_id)
+        .where(Message.id.in_(pks))
     )
     return {row[0]: row for row in rows}
 
