@@ -2,14 +2,16 @@
 the Whoosh backend's (``app.search.results``) for the page, the API and the CLI.
 
 One statement finds the matching messages the reader may see (the visibility rules of
-``app.audience`` are part of its WHERE clause), materialises them once, and returns from
-them the total, the facets (GROUP BY) and the page of hits in its order; a second reads
-the page's messages for their fields and snippets. Nothing is cached between searches:
+``app.audience`` are part of its WHERE clause), from the search documents alone (their
+vectors and facts, ``app.models.search``), materialises them once, and returns from them
+the total, the facets (one GROUPING SETS pass) and the page of hits in its order; a
+second reads the page's messages for their fields and snippets. Nothing is cached between searches:
 every web node sees every commit at once.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from datetime import UTC
@@ -19,16 +21,12 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
-    Select,
     String,
-    cast,
+    TextualSelect,
+    column,
     func,
-    literal,
-    null,
-    or_,
     select,
-    tuple_,
-    union_all,
+    text,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,15 +51,75 @@ from app.settings import SearchSettings
 
 log = logging.getLogger(__name__)
 
-#: The facets, in the order of the grouping sets that count them.
-FACETS = ("lists", "years", "senders", "stances")
-#: What grouping() says of the set that counts every match (each facet's column left
-#: out: one bit each, the first facet's the highest), and of each facet's own set.
-_TOTAL = 2 ** len(FACETS) - 1
-_FACET_OF = {_TOTAL ^ 1 << (len(FACETS) - 1 - i): name for i, name in enumerate(FACETS)}
-_SENDERS = next(kind for kind, name in _FACET_OF.items() if name == "senders")
+#: The facets as grouping() names their sets: one bit per facet column (lists, years,
+#: senders, stances; the first the highest), set when the set leaves the column out. The
+#: set that leaves them all out counts every match: the total.
+_FACETS = {0b0111: "lists", 0b1011: "years", 0b1101: "senders", 0b1110: "stances"}
+_SENDERS = 0b1101
+_TOTAL = 0b1111
 #: The kind of the rows that are the page's hits.
 _HIT = -1
+
+#: Each facet's counts and the total, in one pass over the matches, as rows of (kind,
+#: label, count, NULL, NULL, first): values of equal counts come in the order of their
+#: first message (`first`), as the Whoosh backend orders them, and it is by that order too
+#: that the senders facet keeps its top ones. Grouped by thread, the total counts threads.
+_COUNTS = f"""
+SELECT kind, label, n, NULL::integer, NULL::float, first FROM (
+    SELECT *, row_number() OVER (PARTITION BY kind ORDER BY n DESC, first) AS place FROM (
+        SELECT grouping(list, year, author, stance) AS kind,
+               coalesce(list, year, author, stance) AS label, count(*) AS n, min(pk) AS first
+        FROM (SELECT pk, list, to_char(date, 'YYYY') AS year, author, stance FROM matched) m
+        GROUP BY GROUPING SETS ((), (list), (year), (author), (stance))
+        {{having}}
+    ) counted
+) placed
+WHERE kind <> {_SENDERS} OR place <= {TOP_SENDERS}
+"""
+_THREADS = f"""
+SELECT {_TOTAL}, NULL, count(DISTINCT grp), NULL::integer, NULL::float, NULL::integer
+FROM matched
+"""
+#: The page's hits as rows of (_HIT, NULL, matches in the thread, pk, key, NULL): the best
+#: first by the chosen order (`key`: the score, or the date as a timestamp), ties by
+#: database id; grouped, each thread's best message only.
+_PAGE = f"""
+SELECT {_HIT}, NULL, n, pk, key::float, NULL FROM (
+    SELECT pk, key, n FROM ({{chosen}}) chosen
+    ORDER BY key {{direction}}, pk LIMIT :per_page OFFSET :offset
+) page
+"""
+_EACH = "SELECT pk, {key} AS key, 1 AS n FROM matched"
+_BEST_OF_THREAD = """
+SELECT pk, key, n FROM (
+    SELECT pk, {key} AS key, count(*) OVER (PARTITION BY grp) AS n,
+           row_number() OVER (PARTITION BY grp ORDER BY {key} {direction}, pk) AS r
+    FROM matched
+) ranked WHERE r = 1
+"""
+
+
+@functools.cache
+def _statement(grouped: bool, sort: Sort) -> TextualSelect:
+    """What one search asks of its matches (the ``matched`` CTE each search adds), for
+    each grouping and order: written out once, so that a search builds only its matches
+    and the statement's compiled form is cached with them."""
+    key = "score" if sort == "relevance" else "ts"
+    direction = "ASC" if sort == "oldest" else "DESC"
+    chosen = (_BEST_OF_THREAD if grouped else _EACH).format(key=key, direction=direction)
+    having = f"HAVING grouping(list, year, author, stance) <> {_TOTAL}" if grouped else ""
+    parts = [_COUNTS.format(having=having)]
+    if grouped:
+        parts.append(_THREADS)
+    parts.append(_PAGE.format(chosen=chosen, direction=direction))
+    return text(" UNION ALL ".join(parts)).columns(
+        column("kind", Integer),
+        column("label", String),
+        column("n", Integer),
+        column("pk", Integer),
+        column("key", Float),
+        column("first", Integer),
+    )
 
 
 class PostgresSearch:
@@ -138,9 +196,12 @@ def _run(
     if not include_hidden:
         matched = matched.where(SearchDocument.hidden.is_(False))
     matched = matched.cte("matched").prefix_with("MATERIALIZED")
-    rows = session.execute(union_all(*_summary(matched, empty.grouped), _page(matched, empty)))
+    rows = session.execute(
+        _statement(empty.grouped, empty.sort).add_cte(matched),
+        {"per_page": empty.per_page, "offset": (empty.page - 1) * empty.per_page},
+    )
     total = 0
-    counts: dict[str, list[tuple[int, int, str]]] = {name: [] for name in FACETS}
+    counts: dict[str, list[tuple[int, int, str]]] = {name: [] for name in _FACETS.values()}
     page: list[tuple[float, int, float, int]] = []
     for kind, label, n, pk, key, first in rows:
         if kind == _HIT:
@@ -148,7 +209,7 @@ def _run(
         elif kind == _TOTAL:
             total = n
         elif label:  # a message without a date has no year, one without a position no stance
-            counts[_FACET_OF[kind]].append((-n, first, label))
+            counts[_FACETS[kind]].append((-n, first, label))
     page.sort()
     highlighter = Highlighter(compiled.stems, compiled.prefixes)
     details = _details(session, [pk for _order, pk, _key, _n in page])
@@ -172,82 +233,6 @@ def _run(
         sort=empty.sort,
         grouped=empty.grouped,
     )
-
-
-def _summary(matched: Any, grouped: bool) -> list[Select[Any]]:
-    """The total (messages, or threads when grouped) and each facet's counts, counted in
-    one pass over the matches (GROUPING SETS), as rows of (kind, label, count, NULL, NULL,
-    first): values of equal counts come in the order of their first message (`first`),
-    as the Whoosh backend orders them, and it is by that order too that the senders facet
-    keeps its top ones."""
-    labelled = select(
-        matched.c.pk,
-        matched.c.list,
-        func.to_char(matched.c.date, "YYYY").label("year"),
-        matched.c.author,
-        matched.c.stance,
-    ).subquery()
-    labels = [labelled.c.list, labelled.c.year, labelled.c.author, labelled.c.stance]
-    kind = func.grouping(*labels)
-    counts = select(
-        kind.label("kind"),
-        func.coalesce(*labels).label("label"),
-        func.count().label("n"),
-        func.min(labelled.c.pk).label("first"),
-    ).group_by(func.grouping_sets(tuple_(), *(tuple_(label) for label in labels)))
-    if grouped:
-        counts = counts.having(kind != _TOTAL)
-    counted = counts.subquery()
-    place = func.row_number().over(
-        partition_by=counted.c.kind, order_by=[counted.c.n.desc(), counted.c.first]
-    )
-    placed = select(counted, place.label("place")).subquery()
-    no_int, no_float = cast(null(), Integer), cast(null(), Float)
-    facets = select(
-        placed.c.kind, placed.c.label, placed.c.n, no_int, no_float, placed.c.first
-    ).where(or_(placed.c.kind != _SENDERS, placed.c.place <= TOP_SENDERS))
-    if not grouped:
-        return [facets]
-    threads = select(
-        literal(_TOTAL), cast(null(), String), func.count(matched.c.grp.distinct()), no_int,
-        no_float, no_int,
-    ).select_from(matched)  # fmt: skip
-    return [facets, threads]
-
-
-def _page(matched: Any, empty: SearchResults) -> Select[Any]:
-    """The page's hits as rows of (_HIT, NULL, matches in the thread, pk, key, NULL):
-    the best first by the chosen order (`key`: the score, or the date as a timestamp),
-    ties by database id; grouped, each thread's best message only."""
-    key = "ts" if empty.sort in ("newest", "oldest") else "score"
-
-    def order(key: ColumnElement[Any], pk: ColumnElement[int]) -> list[ColumnElement[Any]]:
-        return [key.asc() if empty.sort == "oldest" else key.desc(), pk.asc()]
-
-    if empty.grouped:
-        ranked = select(
-            matched.c.pk,
-            matched.c[key].label("key"),
-            func.count().over(partition_by=matched.c.grp).label("n"),
-            func.row_number()
-            .over(partition_by=matched.c.grp, order_by=order(matched.c[key], matched.c.pk))
-            .label("r"),
-        ).subquery()
-        candidates = select(ranked.c.pk, ranked.c.key, ranked.c.n).where(ranked.c.r == 1)
-    else:
-        candidates = select(matched.c.pk, matched.c[key].label("key"), literal(1).label("n"))
-    chosen = candidates.subquery()
-    placed = (
-        select(chosen)
-        .order_by(*order(chosen.c.key, chosen.c.pk))
-        .limit(empty.per_page)
-        .offset((empty.page - 1) * empty.per_page)
-        .subquery()
-    )
-    return select(
-        literal(_HIT), cast(null(), String), placed.c.n, placed.c.pk,
-        cast(placed.c.key, Float), cast(null(), Integer),
-    )  # fmt: skip
 
 
 def _most_common(counts: list[tuple[int, int, str]]) -> dict[str, int]:
