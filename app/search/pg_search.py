@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     TextualSelect,
+    bindparam,
     column,
     func,
     select,
@@ -122,6 +123,31 @@ def _statement(grouped: bool, sort: Sort) -> TextualSelect:
     )
 
 
+#: The text-search configurations the documents were built with.
+_CONFIGS = select(MailingList.search_config).distinct()
+#: What a hit shows of each of the messages `pks`.
+_DETAILS = (
+    select(
+        Message.id,
+        Message.message_id,
+        Thread.key,
+        Message.thread_id,
+        MailingList.name,
+        Message.date_utc,
+        Message.from_name,
+        Message.from_address,
+        Message.subject,
+        Message.body,
+        SearchDocument.stance,
+        SearchDocument.vote,
+    )
+    .join(SearchDocument, SearchDocument.message_pk == Message.id)
+    .join(MailingList, MailingList.id == Message.list_id)
+    .outerjoin(Thread, Thread.id == Message.thread_id)
+    .where(Message.id.in_(bindparam("pks", expanding=True)))
+)
+
+
 class PostgresSearch:
     """Search over the database `sessions` open (the main database or a read replica).
     `limits` bound what one query may cost."""
@@ -150,7 +176,7 @@ class PostgresSearch:
         lists = PUBLIC.lists if visible_lists is None else MailingList.name.in_(visible_lists)
         with self.sessions() as session:
             try:
-                configs = list(session.scalars(select(MailingList.search_config).distinct()))
+                configs = list(session.scalars(_CONFIGS))
                 try:
                     with self._parsing:
                         parsed = parse_query(self._parser, query)
@@ -244,27 +270,7 @@ def _details(session: Session, pks: list[int]) -> dict[int, Any]:
     """What a hit shows of each message, by database id."""
     if not pks:
         return {}
-    rows = session.execute(
-        select(
-            Message.id,
-            Message.message_id,
-            Thread.key,
-            Message.thread_id,
-            MailingList.name,
-            Message.date_utc,
-            Message.from_name,
-            Message.from_address,
-            Message.subject,
-            Message.body,
-            SearchDocument.stance,
-            SearchDocument.vote,
-        )
-        .join(SearchDocument, SearchDocument.message_pk == Message.id)
-        .join(MailingList, MailingList.id == Message.list_id)
-        .outerjoin(Thread, Thread.id == Message.thread_id)
-        .where(Message.id.in_(pks))
-    )
-    return {row[0]: row for row in rows}
+    return {row[0]: row for row in session.execute(_DETAILS, {"pks": pks})}
 
 
 def _hit(row: Any, score: float | None, matches: int, highlighter: Highlighter) -> Hit:
