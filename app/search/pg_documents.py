@@ -5,10 +5,10 @@ message's search facts (``app.models.search``) beside them; triggers keep those 
 afterwards.
 
 The split into own and quoted text is Python (``ingest.segments``), so the vectors are
-written by the app, not by a database trigger: a flush listener on the app's sessionmaker
-writes the vector of every message the flush inserted or whose text it changed (a better
-copy, a purge). ``rebuild`` recomputes them all (``quorum reindex``), chunk by chunk with a
-commit after each, so searches keep running while it goes.
+written by the app, not by a database trigger: listeners on the app's sessionmaker write,
+as a transaction commits, the vector of every message it inserted or whose text it
+changed (a better copy, a purge). ``rebuild`` recomputes them all (``quorum reindex``),
+chunk by chunk with a commit after each, so searches keep running while it goes.
 
 Words are split as the Whoosh index splits them (``\\w+``, so "reactor.run()" is found by
 "reactor"; PostgreSQL's own parser would keep "reactor.run" as one host name), then each
@@ -36,6 +36,8 @@ _WORD = re.compile(r"\w+")
 LIMITS = {"subject": 2_000, "own": 200_000, "quoted": 100_000, "sender": 1_000}
 #: Messages read and written per statement (and per commit during a rebuild).
 CHUNK = 500
+#: Where a session keeps the vectors to write when it commits (by message id).
+_PENDING = "quorum.pending_vectors"
 #: The message columns a vector is derived from: a change to one of them rewrites it.
 TEXT_COLUMNS = ("subject", "body", "from_name", "from_address")
 
@@ -89,22 +91,34 @@ def write_vectors(connection: Connection, rows: Iterable[dict[str, Any]]) -> int
 
 
 def keep_vectors_in_step(sessions: sessionmaker[Session]) -> None:
-    """Write the vectors of the messages each flush inserts or re-texts, in its
-    transaction. Every writer (ingest, delivery, sync, a purge) goes through these
-    sessions, so none has to remember it."""
+    """Write the vectors of the messages a transaction inserts or re-texts when it
+    commits, in it. Every writer (ingest, delivery, sync, a purge) goes through these
+    sessions, so none has to remember it.
+
+    Each flush notes what it inserted or re-texted; the vectors and facts are written
+    once, just before the commit. Written at the first flush instead, a batch's documents
+    would be rewritten at once by its next flush, which threads the messages (the facts
+    triggers follow the thread): a second copy of each row, its index entries included."""
 
     @event.listens_for(sessions, "after_flush")
-    def _write(session: Session, _flush: UOWTransaction) -> None:
-        changed = [
-            obj
-            for obj in (*session.new, *session.dirty)
-            if isinstance(obj, Message) and (obj in session.new or _text_changed(obj))
-        ]
-        if changed:
-            write_vectors(
-                session.connection(),
-                (vector_row(m.id, m.subject, m.body, m.from_name, m.from_address) for m in changed),
-            )
+    def _note(session: Session, _flush: UOWTransaction) -> None:
+        pending = session.info.setdefault(_PENDING, {})
+        for obj in (*session.new, *session.dirty):
+            if isinstance(obj, Message) and (obj in session.new or _text_changed(obj)):
+                pending[obj.id] = vector_row(
+                    obj.id, obj.subject, obj.body, obj.from_name, obj.from_address
+                )
+
+    @event.listens_for(sessions, "before_commit")
+    def _write(session: Session) -> None:
+        session.flush()
+        pending = session.info.pop(_PENDING, None)
+        if pending:
+            write_vectors(session.connection(), pending.values())
+
+    @event.listens_for(sessions, "after_rollback")
+    def _forget(session: Session) -> None:
+        session.info.pop(_PENDING, None)
 
 
 def _text_changed(message: Message) -> bool:

@@ -49,14 +49,16 @@ LEFT JOIN position_overrides o
     ON o.thread_id = m.thread_id AND o.participant_id = m.participant_id
 """
 
-#: The facts of the given messages brought up to date; a row whose facts did not change
-#: is not rewritten.
+#: The facts of one message brought up to date; a row whose facts did not change is not
+#: rewritten. PL/pgSQL, so that its plan is made once per connection, not per call.
 _REFRESH = f"""
-CREATE FUNCTION search_documents_refresh(pks integer[]) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION search_documents_refresh(pk integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     UPDATE search_documents d SET ({_NAMES}) = ({_FROM_FACTS})
     FROM search_facts f
-    WHERE f.message_pk = d.message_pk AND d.message_pk = ANY(pks)
-      AND ({_OF_DOCUMENT}) IS DISTINCT FROM ({_FROM_FACTS})
+    WHERE d.message_pk = pk AND f.message_pk = pk
+      AND ({_OF_DOCUMENT}) IS DISTINCT FROM ({_FROM_FACTS});
+END
 $$
 """
 
@@ -65,20 +67,20 @@ _TRIGGERS = {
     "messages": (
         "AFTER UPDATE OF list_id, hidden, date_utc, thread_id, participant_id, from_name,"
         " from_address, attachments",
-        "search_documents_refresh(ARRAY[NEW.id])",
+        "search_documents_refresh(NEW.id)",
         "",
     ),
     "positions": (
         "AFTER INSERT OR UPDATE OF message_pk, stance, vote OR DELETE",
-        "search_documents_refresh(ARRAY[NEW.message_pk])",
-        "search_documents_refresh(ARRAY[OLD.message_pk])",
+        "search_documents_refresh(NEW.message_pk)",
+        "search_documents_refresh(OLD.message_pk)",
     ),
     "position_overrides": (
         "AFTER INSERT OR UPDATE OF thread_id, participant_id, stance, vote OR DELETE",
-        "search_documents_refresh(ARRAY(SELECT id FROM messages"
-        " WHERE thread_id = NEW.thread_id AND participant_id = NEW.participant_id))",
-        "search_documents_refresh(ARRAY(SELECT id FROM messages"
-        " WHERE thread_id = OLD.thread_id AND participant_id = OLD.participant_id))",
+        "search_documents_refresh(id) FROM messages"
+        " WHERE thread_id = NEW.thread_id AND participant_id = NEW.participant_id",
+        "search_documents_refresh(id) FROM messages"
+        " WHERE thread_id = OLD.thread_id AND participant_id = OLD.participant_id",
     ),
 }
 
@@ -128,7 +130,7 @@ def downgrade() -> None:
         for table in _TRIGGERS:
             op.execute(f"DROP TRIGGER search_documents_follow ON {table}")
             op.execute(f"DROP FUNCTION search_documents_follow_{table}()")
-        op.execute("DROP FUNCTION search_documents_refresh(integer[])")
+        op.execute("DROP FUNCTION search_documents_refresh(integer)")
         op.execute("DROP VIEW search_facts")
     with op.batch_alter_table("search_documents") as batch:
         batch.drop_index(batch.f("ix_search_documents_date_utc"))
