@@ -25,6 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base
 
 _VECTOR = Text().with_variant(TSVECTOR(), "postgresql")
+#: What the facts index holds beside the date it is ordered by.
+_BESIDE_THE_DATE = ("message_pk", "list_id", "hidden", "thread_id", "author", "attached",
+                    "stance", "vote")  # fmt: skip
 
 
 class SearchDocument(Base):
@@ -34,6 +37,14 @@ class SearchDocument(Base):
         Index("ix_search_documents_document", "document", postgresql_using="gin"),
         Index("ix_search_documents_quoted", "quoted", postgresql_using="gin"),
         Index("ix_search_documents_sender", "sender", postgresql_using="gin"),
+        # The facts by date, all of them in the index: a date range is a range of it, and
+        # a search without words (has:attachment, stance:support) reads it alone instead
+        # of every row with its vectors (an index-only scan, about a tenth of the pages).
+        Index(
+            "ix_search_documents_facts",
+            "date_utc",
+            postgresql_include=list(_BESIDE_THE_DATE),
+        ),
     )
 
     message_pk: Mapped[int] = mapped_column(
@@ -50,12 +61,10 @@ class SearchDocument(Base):
     quoted: Mapped[str] = mapped_column(_VECTOR)
     sender: Mapped[str] = mapped_column(_VECTOR)
 
-    # The facts. Only the date is indexed (date ranges without words): an index on a fact
-    # that changes after the message is stored (stance, thread, hidden) would make each
-    # such change write new entries into the GIN indexes too.
+    # The facts.
     list_id: Mapped[int] = mapped_column(Integer)
     hidden: Mapped[bool] = mapped_column(Boolean)
-    date_utc: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    date_utc: Mapped[datetime | None] = mapped_column(DateTime)
     thread_id: Mapped[int | None] = mapped_column(Integer)
     #: Who wrote it, as the senders facet counts them: the name, else the address.
     author: Mapped[str] = mapped_column(String(500))

@@ -28,7 +28,8 @@ FACTS = (
     ("stance", sa.String(length=16), False),
     ("vote", sa.String(length=16), False),
 )
-_NAMES = ", ".join(name for name, _type, _nullable in FACTS)
+_FACT_NAMES = [name for name, _type, _nullable in FACTS]
+_NAMES = ", ".join(_FACT_NAMES)
 _FROM_FACTS = ", ".join(f"f.{name}" for name, _type, _nullable in FACTS)
 _OF_DOCUMENT = ", ".join(f"d.{name}" for name, _type, _nullable in FACTS)
 
@@ -122,7 +123,11 @@ def upgrade() -> None:
         for name, type_, nullable in FACTS:
             if not nullable:
                 batch.alter_column(name, existing_type=type_, nullable=False)
-        batch.create_index(batch.f("ix_search_documents_date_utc"), ["date_utc"])
+        batch.create_index(
+            "ix_search_documents_facts",
+            ["date_utc"],
+            postgresql_include=["message_pk", *(n for n in _FACT_NAMES if n != "date_utc")],
+        )
 
 
 def downgrade() -> None:
@@ -133,6 +138,6 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION search_documents_refresh(integer)")
         op.execute("DROP VIEW search_facts")
     with op.batch_alter_table("search_documents") as batch:
-        batch.drop_index(batch.f("ix_search_documents_date_utc"))
+        batch.drop_index("ix_search_documents_facts")
         for name, _type, _nullable in reversed(FACTS):
             batch.drop_column(name)
