@@ -4,9 +4,9 @@ the Whoosh backend's (``app.search.results``) for the page, the API and the CLI.
 One statement finds the matching messages the reader may see (the visibility rules of
 ``app.audience`` are part of its WHERE clause), from the search documents alone (their
 vectors and facts, ``app.models.search``), materialises them once, and returns from them
-the total, the facets (one GROUPING SETS pass) and the page of hits in its order; a
-second reads the page's messages for their fields and snippets. Nothing is cached between searches:
-every web node sees every commit at once.
+the total, the facets (one GROUPING SETS pass) and the page of hits in its order, with
+what the page shows of each. Nothing is cached between searches: every web node sees every
+commit at once.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Float,
     Integer,
     String,
     TextualSelect,
-    bindparam,
     column,
     func,
     select,
@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audience import PUBLIC
-from app.models import MailingList, Message, SearchDocument, Thread
+from app.models import MailingList, SearchDocument
 from app.search.documents import searched_texts
 from app.search.highlight import Highlighter
 from app.search.pg_query import Compiled, Compiler, make_pg_parser
@@ -66,7 +66,7 @@ _HIT = -1
 #: first message (`first`), as the Whoosh backend orders them, and it is by that order too
 #: that the senders facet keeps its top ones. Grouped by thread, the total counts threads.
 _COUNTS = f"""
-SELECT kind, label, n, NULL::integer, NULL::float, first FROM (
+SELECT kind, label, n, NULL::integer, NULL::float, first, NULL::json FROM (
     SELECT *, row_number() OVER (PARTITION BY kind ORDER BY n DESC, first) AS place FROM (
         SELECT grouping(list, year, author, stance) AS kind,
                coalesce(list, year, author, stance) AS label, count(*) AS n, min(pk) AS first
@@ -78,17 +78,29 @@ SELECT kind, label, n, NULL::integer, NULL::float, first FROM (
 WHERE kind <> {_SENDERS} OR place <= {TOP_SENDERS}
 """
 _THREADS = f"""
-SELECT {_TOTAL}, NULL, count(DISTINCT grp), NULL::integer, NULL::float, NULL::integer
+SELECT {_TOTAL}, NULL, count(DISTINCT grp), NULL::integer, NULL::float, NULL::integer,
+       NULL::json
 FROM matched
 """
-#: The page's hits as rows of (_HIT, NULL, matches in the thread, pk, key, NULL): the best
-#: first by the chosen order (`key`: the score, or the date as a timestamp), ties by
-#: database id; grouped, each thread's best message only.
+#: The page's hits as rows of (_HIT, NULL, matches in the thread, pk, key, NULL, hit): the
+#: best first by the chosen order (`key`: the score, or the date as a timestamp), ties by
+#: database id; grouped, each thread's best message only; `hit`, what the page shows of it.
 _PAGE = f"""
-SELECT {_HIT}, NULL, n, pk, key::float, NULL FROM (
+SELECT {_HIT}, NULL, page.n, page.pk, page.key::float, NULL,
+       json_build_object(
+           'message_id', m.message_id, 'thread_key', t.key, 'thread', m.thread_id,
+           'list', l.name, 'date', m.date_utc, 'from_name', m.from_name,
+           'from_address', m.from_address, 'subject', m.subject, 'body', m.body,
+           'stance', d.stance, 'vote', d.vote
+       )
+FROM (
     SELECT pk, key, n FROM ({{chosen}}) chosen
     ORDER BY key {{direction}}, pk LIMIT :per_page OFFSET :offset
 ) page
+JOIN messages m ON m.id = page.pk
+JOIN lists l ON l.id = m.list_id
+JOIN search_documents d ON d.message_pk = page.pk
+LEFT JOIN threads t ON t.id = m.thread_id
 """
 _EACH = "SELECT pk, {key} AS key, 1 AS n FROM matched"
 _BEST_OF_THREAD = """
@@ -120,32 +132,12 @@ def _statement(grouped: bool, sort: Sort) -> TextualSelect:
         column("pk", Integer),
         column("key", Float),
         column("first", Integer),
+        column("hit", JSON),
     )
 
 
 #: The text-search configurations the documents were built with.
 _CONFIGS = select(MailingList.search_config).distinct()
-#: What a hit shows of each of the messages `pks`.
-_DETAILS = (
-    select(
-        Message.id,
-        Message.message_id,
-        Thread.key,
-        Message.thread_id,
-        MailingList.name,
-        Message.date_utc,
-        Message.from_name,
-        Message.from_address,
-        Message.subject,
-        Message.body,
-        SearchDocument.stance,
-        SearchDocument.vote,
-    )
-    .join(SearchDocument, SearchDocument.message_pk == Message.id)
-    .join(MailingList, MailingList.id == Message.list_id)
-    .outerjoin(Thread, Thread.id == Message.thread_id)
-    .where(Message.id.in_(bindparam("pks", expanding=True)))
-)
 
 
 class PostgresSearch:
@@ -228,21 +220,19 @@ def _run(
     )
     total = 0
     counts: dict[str, list[tuple[int, int, str]]] = {name: [] for name in _FACETS.values()}
-    page: list[tuple[float, int, float, int]] = []
-    for kind, label, n, pk, key, first in rows:
+    page: list[tuple[float, int, float, int, dict[str, Any]]] = []
+    for kind, label, n, pk, key, first, hit in rows:
         if kind == _HIT:
-            page.append((key if empty.sort == "oldest" else -key, pk, key, n))
+            page.append((key if empty.sort == "oldest" else -key, pk, key, n, hit))
         elif kind == _TOTAL:
             total = n
         elif label:  # a message without a date has no year, one without a position no stance
             counts[_FACETS[kind]].append((-n, first, label))
-    page.sort()
+    page.sort(key=lambda row: row[:2])
     highlighter = Highlighter(compiled.stems, compiled.prefixes)
-    details = _details(session, [pk for _order, pk, _key, _n in page])
     hits = [
-        _hit(details[pk], key if relevance else None, n, highlighter)
-        for _order, pk, key, n in page
-        if pk in details
+        _hit(pk, shown, key if relevance else None, n, highlighter)
+        for _order, pk, key, n, shown in page
     ]
     return SearchResults(
         query=empty.query,
@@ -266,29 +256,23 @@ def _most_common(counts: list[tuple[int, int, str]]) -> dict[str, int]:
     return {label: -n for n, _first, label in sorted(counts)}
 
 
-def _details(session: Session, pks: list[int]) -> dict[int, Any]:
-    """What a hit shows of each message, by database id."""
-    if not pks:
-        return {}
-    return {row[0]: row for row in session.execute(_DETAILS, {"pks": pks})}
-
-
-def _hit(row: Any, score: float | None, matches: int, highlighter: Highlighter) -> Hit:
-    (pk, message_id, thread_key, thread_id, list_name, date_utc, from_name, from_address,
-     subject, body, stance, vote) = row  # fmt: skip
-    _subject, own, _quoted = searched_texts(subject or "", body or "")
+def _hit(
+    pk: int, shown: dict[str, Any], score: float | None, matches: int, highlighter: Highlighter
+) -> Hit:
+    date, subject = shown["date"], shown["subject"] or ""
+    _subject, own, _quoted = searched_texts(subject, shown["body"] or "")
     return Hit(
-        message_id=message_id,
+        message_id=shown["message_id"],
         pk=pk,
-        thread_id=thread_key or "",
-        thread=thread_id,
-        list=list_name,
-        date=date_utc.replace(tzinfo=UTC).isoformat() if date_utc is not None else None,
-        from_name=from_name or from_address or "",
-        subject=subject or "",
+        thread_id=shown["thread_key"] or "",
+        thread=shown["thread"],
+        list=shown["list"],
+        date=datetime.fromisoformat(date).replace(tzinfo=UTC).isoformat() if date else None,
+        from_name=shown["from_name"] or shown["from_address"] or "",
+        subject=subject,
         snippet=highlighter.snippet(own),
         score=score,
         matches=matches,
-        stance=stance,
-        vote=vote or None,
+        stance=shown["stance"],
+        vote=shown["vote"] or None,
     )
