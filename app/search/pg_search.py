@@ -62,7 +62,7 @@ _TOTAL = 0b1111
 _HIT = -1
 
 #: Each facet's counts and the total, in one pass over the matches, as rows of (kind,
-#: label, count, NULL, NULL, first): values of equal counts come in the order of their
+#: label, count, NULL, NULL, first, NULL): values of equal counts come in the order of their
 #: first message (`first`), as the Whoosh backend orders them, and it is by that order too
 #: that the senders facet keeps its top ones. Grouped by thread, the total counts threads.
 _COUNTS = f"""
