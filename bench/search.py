@@ -208,7 +208,9 @@ def bench_update_after_rebuild(app: Flask, index_dir: Path) -> None:
     )
 
 
-def bench_queries(app: Flask, rounds: int) -> None:
+def bench_queries(app: Flask, rounds: int) -> tuple[float, float]:
+    """Print the latencies of the fixed queries (first runs, then `rounds` rounds); returns
+    the rounds' p50 and p95 in ms."""
     index = index_of(app)
     search(index, "warm up", per_page=10)  # open the index once
     cold: list[float] = []
@@ -243,6 +245,7 @@ def bench_queries(app: Flask, rounds: int) -> None:
     print("slowest: " + ", ".join(f"{q!r} {ms:.0f} ms" for q, ms in worst))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {peak:.0f} MB (with --skip-build: the searching process)")
+    return p50, p95
 
 
 def main() -> None:

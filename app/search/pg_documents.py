@@ -1,12 +1,14 @@
 """The postgres backend's derived text: the ``tsvector``s of each message, written in
 the transaction that stores or changes the message, so a message is searchable exactly
-when that transaction commits, on every web node at once.
+when that transaction commits, on every web node at once. The same statement copies the
+message's search facts (``app.models.search``) beside them; triggers keep those in step
+afterwards.
 
 The split into own and quoted text is Python (``ingest.segments``), so the vectors are
-written by the app, not by a database trigger: a flush listener on the app's sessionmaker
-writes the vector of every message the flush inserted or whose text it changed (a better
-copy, a purge). ``rebuild`` recomputes them all (``quorum reindex``), chunk by chunk with a
-commit after each, so searches keep running while it goes.
+written by the app, not by a database trigger: listeners on the app's sessionmaker write,
+as a transaction commits, the vector of every message it inserted or whose text it
+changed (a better copy, a purge). ``rebuild`` recomputes them all (``quorum reindex``),
+chunk by chunk with a commit after each, so searches keep running while it goes.
 
 Words are split as the Whoosh index splits them (``\\w+``, so "reactor.run()" is found by
 "reactor"; PostgreSQL's own parser would keep "reactor.run" as one host name), then each
@@ -34,21 +36,29 @@ _WORD = re.compile(r"\w+")
 LIMITS = {"subject": 2_000, "own": 200_000, "quoted": 100_000, "sender": 1_000}
 #: Messages read and written per statement (and per commit during a rebuild).
 CHUNK = 500
+#: Where a session keeps the vectors to write when it commits (by message id).
+_PENDING = "quorum.pending_vectors"
 #: The message columns a vector is derived from: a change to one of them rewrites it.
 TEXT_COLUMNS = ("subject", "body", "from_name", "from_address")
 
+#: The facts a search reads beside the vectors (``app.models.search``), copied from the
+#: ``search_facts`` view that defines them.
+FACTS = ("list_id", "hidden", "date_utc", "thread_id", "author", "attached", "stance", "vote")
+
 _UPSERT = text(
-    """
-    INSERT INTO search_documents (message_pk, config, document, quoted, sender)
+    f"""
+    INSERT INTO search_documents (message_pk, config, document, quoted, sender, {", ".join(FACTS)})
     SELECT :pk, l.search_config,
            setweight(to_tsvector(l.search_config::regconfig, :subject), 'A')
         || setweight(to_tsvector(l.search_config::regconfig, :own), 'B'),
            setweight(to_tsvector(l.search_config::regconfig, :quoted), 'C'),
-           to_tsvector(l.search_config::regconfig, :sender)
-    FROM lists l WHERE l.id = :list_id
+           to_tsvector(l.search_config::regconfig, :sender),
+           {", ".join(f"f.{name}" for name in FACTS)}
+    FROM search_facts f JOIN lists l ON l.id = f.list_id WHERE f.message_pk = :pk
     ON CONFLICT (message_pk) DO UPDATE
         SET config = excluded.config, document = excluded.document,
-            quoted = excluded.quoted, sender = excluded.sender
+            quoted = excluded.quoted, sender = excluded.sender,
+            {", ".join(f"{name} = excluded.{name}" for name in FACTS)}
     """
 )
 
@@ -59,13 +69,12 @@ def words(value: str, limit: int) -> str:
 
 
 def vector_row(
-    pk: int, list_id: int, subject: str, body: str, from_name: str, from_address: str
+    pk: int, subject: str, body: str, from_name: str, from_address: str
 ) -> dict[str, Any]:
     """The parameters of one message's upsert."""
     searched_subject, own, quoted = searched_texts(subject or "", body or "")
     return {
         "pk": pk,
-        "list_id": list_id,
         "subject": words(searched_subject, LIMITS["subject"]),
         "own": words(own, LIMITS["own"]),
         "quoted": words(quoted, LIMITS["quoted"]),
@@ -74,7 +83,7 @@ def vector_row(
 
 
 def write_vectors(connection: Connection, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert or replace these messages' vectors; returns how many."""
+    """Insert or replace these messages' vectors and facts; returns how many."""
     batch = list(rows)
     for start in range(0, len(batch), CHUNK):
         connection.execute(_UPSERT, batch[start : start + CHUNK])
@@ -82,25 +91,34 @@ def write_vectors(connection: Connection, rows: Iterable[dict[str, Any]]) -> int
 
 
 def keep_vectors_in_step(sessions: sessionmaker[Session]) -> None:
-    """Write the vectors of the messages each flush inserts or re-texts, in its
-    transaction. Every writer (ingest, delivery, sync, a purge) goes through these
-    sessions, so none has to remember it."""
+    """Write the vectors of the messages a transaction inserts or re-texts when it
+    commits, in it. Every writer (ingest, delivery, sync, a purge) goes through these
+    sessions, so none has to remember it.
+
+    Each flush notes what it inserted or re-texted; the vectors and facts are written
+    once, just before the commit. Written at the first flush instead, a batch's documents
+    would be rewritten at once by its next flush, which threads the messages (the facts
+    triggers follow the thread): a second copy of each row, its index entries included."""
 
     @event.listens_for(sessions, "after_flush")
-    def _write(session: Session, _flush: UOWTransaction) -> None:
-        changed = [
-            obj
-            for obj in (*session.new, *session.dirty)
-            if isinstance(obj, Message) and (obj in session.new or _text_changed(obj))
-        ]
-        if changed:
-            write_vectors(
-                session.connection(),
-                (
-                    vector_row(m.id, m.list_id, m.subject, m.body, m.from_name, m.from_address)
-                    for m in changed
-                ),
-            )
+    def _note(session: Session, _flush: UOWTransaction) -> None:
+        pending = session.info.setdefault(_PENDING, {})
+        for obj in (*session.new, *session.dirty):
+            if isinstance(obj, Message) and (obj in session.new or _text_changed(obj)):
+                pending[obj.id] = vector_row(
+                    obj.id, obj.subject, obj.body, obj.from_name, obj.from_address
+                )
+
+    @event.listens_for(sessions, "before_commit")
+    def _write(session: Session) -> None:
+        session.flush()
+        pending = session.info.pop(_PENDING, None)
+        if pending:
+            write_vectors(session.connection(), pending.values())
+
+    @event.listens_for(sessions, "after_rollback")
+    def _forget(session: Session) -> None:
+        session.info.pop(_PENDING, None)
 
 
 def _text_changed(message: Message) -> bool:
@@ -125,7 +143,6 @@ def rebuild(session: Session, declared: Mapping[str, ListSettings]) -> int:
         rows = session.execute(
             select(
                 Message.id,
-                Message.list_id,
                 Message.subject,
                 Message.body,
                 Message.from_name,

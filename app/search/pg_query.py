@@ -8,8 +8,9 @@ of a query become one ``tsquery`` where the boolean structure allows it (``a b -
 ``a & b & !c``, answered by one GIN scan) on the vector of the field it names
 (``app.models.search``: plain words and ``subject:`` the document vector, where the
 subject is weight A and own text B; ``quoted:`` and ``from:`` vectors of their own).
-Everything else (list, stance, vote, tags, decisions, thread, Message-ID, dates,
-attachments) is a condition on the live tables, so staff changes count at once.
+Everything else is a condition on the facts kept beside the vectors (list, stance, vote,
+dates, attachments, thread: ``app.models.search``, in step with every change) or on the live
+tables (tags, decisions, Message-IDs, thread keys), so staff changes count at once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -61,8 +61,6 @@ from app.models import (
     DecisionLink,
     MailingList,
     Message,
-    Position,
-    PositionOverride,
     SearchDocument,
     Tag,
     Thread,
@@ -85,21 +83,6 @@ VECTORS = {
 }
 #: Open date ranges run to the ends of the calendar (no index to ask for its years).
 YEARS = (date.min.year, date.max.year)
-
-#: A message's author's stance and vote: a staff correction wins over the machine's.
-STANCE = func.coalesce(PositionOverride.stance, Position.stance, "")
-VOTE = func.coalesce(PositionOverride.vote, Position.vote, "")
-
-
-def with_positions(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
-    """`query` (over Message) joined to what STANCE and VOTE read."""
-    return query.outerjoin(Position, Position.message_pk == Message.id).outerjoin(
-        PositionOverride,
-        and_(
-            PositionOverride.thread_id == Message.thread_id,
-            PositionOverride.participant_id == Message.participant_id,
-        ),
-    )
 
 
 class _DateSpan(Query):  # type: ignore[misc]  # Whoosh is untyped
@@ -212,14 +195,19 @@ class Compiler:
     def rank(self, ranking: dict[str, str]) -> ColumnElement[float]:
         """The sum over the vectors of their ts_rank against the query's words for them
         (ts_rank's weights: subject A 1.0, own text B 0.4, quoted C 0.2, sender D 0.1;
-        each divided by 1 + log of the vector's length)."""
+        each divided by 1 + log of the vector's length). Each tsquery is a subquery, so it
+        is parsed once per search rather than once per ranked row."""
         if not ranking:
             return literal(0.0)
         total: ColumnElement[float] | None = None
         for column, tsquery in sorted(ranking.items()):
             vector = SearchDocument.__table__.c[column]
             ranks = {
-                c: func.ts_rank(vector, func.to_tsquery(cast(literal(c), REGCONFIG), tsquery), 1)
+                c: func.ts_rank(
+                    vector,
+                    select(func.to_tsquery(cast(literal(c), REGCONFIG), tsquery)).scalar_subquery(),
+                    1,
+                )
                 for c in self.configs
             }
             rank = (
@@ -323,13 +311,18 @@ class Compiler:
         return _Words(text, column)
 
     def _value(self, node: Term | Prefix | Wildcard) -> ColumnElement[bool]:
-        """A condition on a keyword field: a value, a prefix (list:twisted*) or a glob."""
+        """A condition on a keyword field: a value, a prefix (list:twisted*) or a glob.
+        Like every condition here it is true or false, never NULL (the facts it reads are
+        never NULL), so NOT inverts it; and it is plain enough for the planner to answer
+        from an index (a semi-join on the messages for a Message-ID)."""
         value: str = node.text
         if isinstance(node, Term):
             if node.fieldname == "thread":
-                return Message.thread_id == int(value) if value.isdigit() else false()
+                if not value.isdigit():
+                    return false()
+                return _of_messages(select(Message.id).where(Message.thread_id == int(value)))
             if node.fieldname == "has":
-                return func.coalesce(func.json_array_length(Message.attachments), 0) > 0
+                return SearchDocument.attached.expression
             pattern = None
         elif isinstance(node, Prefix):
             pattern = _like(value, glob=False) + "%"
@@ -346,16 +339,20 @@ class Compiler:
                 return func.lower(column) == value.lower()
             return func.lower(column).like(pattern, escape="\\")
 
-        return func.coalesce(column_of(test), false())
+        return column_of(test)
 
     @staticmethod
     def _dates(start: date, end: date) -> ColumnElement[bool]:
+        """A span of days: a range the date index answers. A message without a date is in
+        no span (false, not NULL: NOT date:2003 finds it)."""
         bounds = []
         if start > date.min:
-            bounds.append(Message.date_utc >= datetime.combine(start, time()))
+            bounds.append(SearchDocument.date_utc >= datetime.combine(start, time()))
         if end < date.max:
-            bounds.append(Message.date_utc < datetime.combine(end + timedelta(days=1), time()))
-        return func.coalesce(and_(Message.date_utc.is_not(None), *bounds), false())
+            bounds.append(
+                SearchDocument.date_utc < datetime.combine(end + timedelta(days=1), time())
+            )
+        return and_(SearchDocument.date_utc.is_not(None), *bounds)
 
 
 def _lexeme(word: str) -> str:
@@ -379,11 +376,40 @@ def _like(text: str, glob: bool) -> str:
 _Test = Callable[[SQLColumnExpression[str]], ColumnElement[bool]]
 
 
+def _of_messages(ids: Select[int]) -> ColumnElement[bool]:
+    """The document is of one of the messages `ids` selects: what the messages table
+    answers from its own indexes (Message-ID, thread)."""
+    return SearchDocument.message_pk.in_(ids)
+
+
+def _by_message_id(test: _Test) -> ColumnElement[bool]:
+    # Through the lists: the messages are indexed by (list, Message-ID).
+    return _of_messages(
+        select(Message.id)
+        .join(MailingList, MailingList.id == Message.list_id)
+        .where(test(Message.message_id))
+    )
+
+
+def _by_thread_key(test: _Test) -> ColumnElement[bool]:
+    # Through the lists: the threads are indexed by (list, key).
+    return _of_messages(
+        select(Message.id)
+        .join(Thread, Thread.id == Message.thread_id)
+        .join(MailingList, MailingList.id == Thread.list_id)
+        .where(test(Thread.key))
+    )
+
+
+def _of_lists(test: _Test) -> ColumnElement[bool]:
+    return SearchDocument.list_id.in_(select(MailingList.id).where(test(MailingList.name)))
+
+
 def _tag_of_thread(test: _Test) -> ColumnElement[bool]:
     return exists(
         select(1)
         .select_from(thread_tags.join(Tag, Tag.id == thread_tags.c.tag_id))
-        .where(thread_tags.c.thread_id == Message.thread_id, test(Tag.name))
+        .where(thread_tags.c.thread_id == SearchDocument.thread_id, test(Tag.name))
     )
 
 
@@ -393,7 +419,10 @@ def _decision_of(test: _Test) -> ColumnElement[bool]:
         .select_from(DecisionLink.__table__.join(Decision, Decision.id == DecisionLink.decision_id))
         .where(
             DecisionLink.state == "confirmed",
-            or_(DecisionLink.message_pk == Message.id, DecisionLink.thread_id == Message.thread_id),
+            or_(
+                DecisionLink.message_pk == SearchDocument.message_pk,
+                DecisionLink.thread_id == SearchDocument.thread_id,
+            ),
             test(Decision.slug),
         )
     )
@@ -401,11 +430,11 @@ def _decision_of(test: _Test) -> ColumnElement[bool]:
 
 #: Keyword fields: how to test a message's value(s) of each.
 _VALUE_FIELDS: dict[str, Callable[[_Test], ColumnElement[bool]]] = {
-    "list": lambda test: test(MailingList.name),
-    "stance": lambda test: test(STANCE),
-    "vote": lambda test: test(VOTE),
-    "message_id": lambda test: test(Message.message_id),
-    "thread_key": lambda test: test(Thread.key),
+    "list": _of_lists,
+    "stance": lambda test: test(SearchDocument.stance),
+    "vote": lambda test: test(SearchDocument.vote),
+    "message_id": _by_message_id,
+    "thread_key": _by_thread_key,
     "tag": _tag_of_thread,
     "decision": _decision_of,
 }

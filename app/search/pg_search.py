@@ -2,41 +2,41 @@
 the Whoosh backend's (``app.search.results``) for the page, the API and the CLI.
 
 One statement finds the matching messages the reader may see (the visibility rules of
-``app.audience`` are part of its WHERE clause), materialises them once, and returns from
-them the total, the facets (GROUP BY) and the page of hits in its order; a second reads
-the page's messages for their fields and snippets. Nothing is cached between searches:
-every web node sees every commit at once.
+``app.audience`` are part of its WHERE clause), from the search documents alone (their
+vectors and facts, ``app.models.search``), materialises them once, and returns from them
+the total, the facets (one GROUPING SETS pass) and the page of hits in its order, with
+what the page shows of each. Nothing is cached between searches: every web node sees every
+commit at once.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Float,
     Integer,
-    Select,
     String,
-    cast,
+    TextualSelect,
+    column,
     func,
-    literal,
-    null,
     select,
-    true,
-    union_all,
+    text,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.audience import PUBLIC, Audience
-from app.models import MailingList, Message, SearchDocument, Thread
+from app.audience import PUBLIC
+from app.models import MailingList, SearchDocument
 from app.search.documents import searched_texts
 from app.search.highlight import Highlighter
-from app.search.pg_query import STANCE, VOTE, Compiled, Compiler, make_pg_parser, with_positions
+from app.search.pg_query import Compiled, Compiler, make_pg_parser
 from app.search.query import QueryError, parse_query
 from app.search.results import (
     SORTS,
@@ -52,13 +52,92 @@ from app.settings import SearchSettings
 
 log = logging.getLogger(__name__)
 
-#: Who wrote a message, as the senders facet counts them (the Whoosh index's `author`).
-AUTHOR = func.coalesce(
-    func.nullif(Message.from_name, ""), func.nullif(Message.from_address, ""), "(unknown)"
-)
-#: Facet name → the matched column it counts, and how many values it keeps (None: all).
-FACETS = {"lists": ("list", None), "years": ("year", None), "senders": ("author", TOP_SENDERS),
-          "stances": ("stance", None)}  # fmt: skip
+#: The facets as grouping() names their sets: one bit per facet column (lists, years,
+#: senders, stances; the first the highest), set when the set leaves the column out. The
+#: set that leaves them all out counts every match: the total.
+_FACETS = {0b0111: "lists", 0b1011: "years", 0b1101: "senders", 0b1110: "stances"}
+_SENDERS = 0b1101
+_TOTAL = 0b1111
+#: The kind of the rows that are the page's hits.
+_HIT = -1
+
+#: Each facet's counts and the total, in one pass over the matches, as rows of (kind,
+#: label, count, NULL, NULL, first, NULL): values of equal counts come in the order of their
+#: first message (`first`), as the Whoosh backend orders them, and it is by that order too
+#: that the senders facet keeps its top ones. Grouped by thread, the total counts threads.
+_COUNTS = f"""
+SELECT kind, label, n, NULL::integer, NULL::float, first, NULL::json FROM (
+    SELECT *, row_number() OVER (PARTITION BY kind ORDER BY n DESC, first) AS place FROM (
+        SELECT grouping(list, year, author, stance) AS kind,
+               coalesce(list, year, author, stance) AS label, count(*) AS n, min(pk) AS first
+        FROM (SELECT pk, list, to_char(date, 'YYYY') AS year, author, stance FROM matched) m
+        GROUP BY GROUPING SETS ((), (list), (year), (author), (stance))
+        {{having}}
+    ) counted
+) placed
+WHERE kind <> {_SENDERS} OR place <= {TOP_SENDERS}
+"""
+_THREADS = f"""
+SELECT {_TOTAL}, NULL, count(DISTINCT grp), NULL::integer, NULL::float, NULL::integer,
+       NULL::json
+FROM matched
+"""
+#: The page's hits as rows of (_HIT, NULL, matches in the thread, pk, key, NULL, hit): the
+#: best first by the chosen order (`key`: the score, or the date as a timestamp), ties by
+#: database id; grouped, each thread's best message only; `hit`, what the page shows of it.
+_PAGE = f"""
+SELECT {_HIT}, NULL, page.n, page.pk, page.key::float, NULL,
+       json_build_object(
+           'message_id', m.message_id, 'thread_key', t.key, 'thread', m.thread_id,
+           'list', l.name, 'date', m.date_utc, 'from_name', m.from_name,
+           'from_address', m.from_address, 'subject', m.subject, 'body', m.body,
+           'stance', d.stance, 'vote', d.vote
+       )
+FROM (
+    SELECT pk, key, n FROM ({{chosen}}) chosen
+    ORDER BY key {{direction}}, pk LIMIT :per_page OFFSET :offset
+) page
+JOIN messages m ON m.id = page.pk
+JOIN lists l ON l.id = m.list_id
+JOIN search_documents d ON d.message_pk = page.pk
+LEFT JOIN threads t ON t.id = m.thread_id
+"""
+_EACH = "SELECT pk, {key} AS key, 1 AS n FROM matched"
+_BEST_OF_THREAD = """
+SELECT pk, key, n FROM (
+    SELECT pk, {key} AS key, count(*) OVER (PARTITION BY grp) AS n,
+           row_number() OVER (PARTITION BY grp ORDER BY {key} {direction}, pk) AS r
+    FROM matched
+) ranked WHERE r = 1
+"""
+
+
+@functools.cache
+def _statement(grouped: bool, sort: Sort) -> TextualSelect:
+    """What one search asks of its matches (the ``matched`` CTE each search adds), for
+    each grouping and order: written out once, so that a search builds only its matches
+    and the statement's compiled form is cached with them."""
+    key = "score" if sort == "relevance" else "ts"
+    direction = "ASC" if sort == "oldest" else "DESC"
+    chosen = (_BEST_OF_THREAD if grouped else _EACH).format(key=key, direction=direction)
+    having = f"HAVING grouping(list, year, author, stance) <> {_TOTAL}" if grouped else ""
+    parts = [_COUNTS.format(having=having)]
+    if grouped:
+        parts.append(_THREADS)
+    parts.append(_PAGE.format(chosen=chosen, direction=direction))
+    return text(" UNION ALL ".join(parts)).columns(
+        column("kind", Integer),
+        column("label", String),
+        column("n", Integer),
+        column("pk", Integer),
+        column("key", Float),
+        column("first", Integer),
+        column("hit", JSON),
+    )
+
+
+#: The text-search configurations the documents were built with.
+_CONFIGS = select(MailingList.search_config).distinct()
 
 
 class PostgresSearch:
@@ -86,13 +165,10 @@ class PostgresSearch:
         empty = blank(query, page, per_page, sort, group_by_thread)
         if sort not in SORTS:
             return failed(empty, f"sort must be one of {', '.join(SORTS)}", "query")
-        audience = Audience(
-            lists=PUBLIC.lists if visible_lists is None else MailingList.name.in_(visible_lists),
-            messages=true() if include_hidden else PUBLIC.messages,
-        )
+        lists = PUBLIC.lists if visible_lists is None else MailingList.name.in_(visible_lists)
         with self.sessions() as session:
             try:
-                configs = list(session.scalars(select(MailingList.search_config).distinct()))
+                configs = list(session.scalars(_CONFIGS))
                 try:
                     with self._parsing:
                         parsed = parse_query(self._parser, query)
@@ -100,7 +176,7 @@ class PostgresSearch:
                     compiled = compiler.compile(parsed)
                 except QueryError as exc:
                     return failed(empty, str(exc), "query")
-                return _run(session, compiled, compiler, empty, audience)
+                return _run(session, compiled, compiler, empty, lists, include_hidden)
             except DBAPIError:
                 log.exception("search %r failed in the database", query)
                 return failed(
@@ -116,49 +192,48 @@ def _run(
     compiled: Compiled,
     compiler: Compiler,
     empty: SearchResults,
-    audience: Audience,
+    lists: ColumnElement[bool],
+    include_hidden: bool,
 ) -> SearchResults:
     relevance = empty.sort == "relevance"
-    selected = with_positions(
+    matched = (
         select(
-            Message.id.label("pk"),
-            func.coalesce(Message.thread_id, -Message.id).label("grp"),
+            SearchDocument.message_pk.label("pk"),
+            func.coalesce(SearchDocument.thread_id, -SearchDocument.message_pk).label("grp"),
             # Ranking reads every matching vector again: only when the order needs it.
             compiler.rank(compiled.ranking if relevance else {}).label("score"),
-            func.coalesce(func.extract("epoch", Message.date_utc), 0).label("ts"),
+            func.coalesce(func.extract("epoch", SearchDocument.date_utc), 0).label("ts"),
             MailingList.name.label("list"),
-            func.to_char(Message.date_utc, "YYYY").label("year"),
-            AUTHOR.label("author"),
-            STANCE.label("stance"),
+            SearchDocument.date_utc.label("date"),
+            SearchDocument.author.label("author"),
+            SearchDocument.stance.label("stance"),
         )
-        .select_from(SearchDocument)
-        .join(Message, Message.id == SearchDocument.message_pk)
-        .join(MailingList, MailingList.id == Message.list_id)
-        .outerjoin(Thread, Thread.id == Message.thread_id)
+        .join(MailingList, MailingList.id == SearchDocument.list_id)
+        .where(lists, compiled.condition)
     )
-    matched = (
-        selected.where(audience.lists, audience.messages, compiled.condition)
-        .cte("matched")
-        .prefix_with("MATERIALIZED")
+    if not include_hidden:
+        matched = matched.where(SearchDocument.hidden.is_(False))
+    rows = session.execute(
+        _statement(empty.grouped, empty.sort).add_cte(
+            matched.cte("matched").prefix_with("MATERIALIZED")
+        ),
+        {"per_page": empty.per_page, "offset": (empty.page - 1) * empty.per_page},
     )
-    rows = session.execute(union_all(*_summary(matched, empty.grouped), _page(matched, empty)))
     total = 0
-    counts: dict[str, list[tuple[int, int, str]]] = {name: [] for name in FACETS}
-    page: list[tuple[int, int, float, int]] = []
-    for kind, label, n, pk, score, order in rows:
-        if kind == "total":
-            total = int(n)
-        elif kind == "hit":
-            page.append((int(order), int(pk), float(score), int(n)))
-        else:
-            counts[kind].append((-int(n), int(order), label))
-    page.sort()
+    counts: dict[str, list[tuple[int, int, str]]] = {name: [] for name in _FACETS.values()}
+    page: list[tuple[float, int, float, int, dict[str, Any]]] = []
+    for kind, label, n, pk, key, first, hit in rows:
+        if kind == _HIT:
+            page.append((key if empty.sort == "oldest" else -key, pk, key, n, hit))
+        elif kind == _TOTAL:
+            total = n
+        elif label:  # a message without a date has no year, one without a position no stance
+            counts[_FACETS[kind]].append((-n, first, label))
+    page.sort(key=lambda row: row[:2])
     highlighter = Highlighter(compiled.stems, compiled.prefixes)
-    details = _details(session, [pk for _order, pk, _score, _n in page])
     hits = [
-        _hit(details[pk], score if relevance else None, n, highlighter)
-        for _order, pk, score, n in page
-        if pk in details
+        _hit(pk, shown, key if relevance else None, n, highlighter)
+        for _order, pk, key, n, shown in page
     ]
     return SearchResults(
         query=empty.query,
@@ -177,138 +252,28 @@ def _run(
     )
 
 
-def _summary(matched: Any, grouped: bool) -> list[Select[*tuple[Any, ...]]]:
-    """The total (messages, or threads when grouped) and each facet's counts, as rows of
-    (kind, label, count, NULL, NULL, first): values of equal counts come in the order
-    of their first message (`first`), as the Whoosh backend orders them, and it is by that
-    order too that the senders facet keeps its top ones."""
-    no_int, no_float = cast(null(), Integer), cast(null(), Float)
-    counted = func.count(matched.c.grp.distinct()) if grouped else func.count()
-    parts = [
-        select(
-            literal("total"), cast(null(), String), counted, no_int, no_float, no_int
-        ).select_from(matched)
-    ]
-    for name, (column_name, keep) in FACETS.items():
-        column = matched.c[column_name]
-        counts = (
-            select(
-                column.label("label"),
-                func.count().label("n"),
-                func.min(matched.c.pk).label("first"),
-            )
-            .where(column.is_not(None), column != "")
-            .group_by(column)
-        )
-        if keep is not None:
-            counts = counts.order_by(func.count().desc(), func.min(matched.c.pk)).limit(keep)
-        facet = counts.subquery()
-        parts.append(
-            select(literal(name), facet.c.label, facet.c.n, no_int, no_float, facet.c.first)
-        )
-    return parts
-
-
-def _page(matched: Any, empty: SearchResults) -> Select[*tuple[Any, ...]]:
-    """The page's hits as rows of ("hit", NULL, matches in the thread, pk, score, place):
-    the best first by the chosen order, ties by database id; grouped, each thread's best
-    message only."""
-
-    def order(columns: Any) -> list[ColumnElement[Any]]:
-        key = {
-            "relevance": columns.score.desc(),
-            "newest": columns.ts.desc(),
-            "oldest": columns.ts.asc(),
-        }[empty.sort]
-        return [key, columns.pk.asc()]
-
-    offset = (empty.page - 1) * empty.per_page
-    if empty.grouped:
-        ranked = select(
-            matched.c.pk,
-            matched.c.score,
-            matched.c.ts,
-            func.count().over(partition_by=matched.c.grp).label("n"),
-            func.row_number()
-            .over(partition_by=matched.c.grp, order_by=order(matched.c))
-            .label("r"),
-        ).subquery()
-        candidates = select(ranked.c.pk, ranked.c.score, ranked.c.ts, ranked.c.n).where(
-            ranked.c.r == 1
-        )
-    else:
-        candidates = select(matched.c.pk, matched.c.score, matched.c.ts, literal(1).label("n"))
-    chosen = candidates.subquery()
-    placed = (
-        select(
-            chosen.c.pk,
-            chosen.c.score,
-            chosen.c.n,
-            func.row_number().over(order_by=order(chosen.c)).label("place"),
-        )
-        .order_by(*order(chosen.c))
-        .limit(empty.per_page)
-        .offset(offset)
-        .subquery()
-    )
-    return select(
-        literal("hit"),
-        cast(null(), String),
-        placed.c.n,
-        placed.c.pk,
-        placed.c.score,
-        placed.c.place,
-    )
-
-
 def _most_common(counts: list[tuple[int, int, str]]) -> dict[str, int]:
     """(-count, first message, value) rows as value → count, the most frequent first."""
     return {label: -n for n, _first, label in sorted(counts)}
 
 
-def _details(session: Session, pks: list[int]) -> dict[int, Any]:
-    """What a hit shows of each message, by database id."""
-    if not pks:
-        return {}
-    rows = session.execute(
-        with_positions(
-            select(
-                Message.id,
-                Message.message_id,
-                Thread.key,
-                Message.thread_id,
-                MailingList.name,
-                Message.date_utc,
-                Message.from_name,
-                Message.from_address,
-                Message.subject,
-                Message.body,
-                STANCE,
-                VOTE,
-            )
-            .join(MailingList, MailingList.id == Message.list_id)
-            .outerjoin(Thread, Thread.id == Message.thread_id)
-        ).where(Message.id.in_(pks))
-    )
-    return {row[0]: row for row in rows}
-
-
-def _hit(row: Any, score: float | None, matches: int, highlighter: Highlighter) -> Hit:
-    (pk, message_id, thread_key, thread_id, list_name, date_utc, from_name, from_address,
-     subject, body, stance, vote) = row  # fmt: skip
-    _subject, own, _quoted = searched_texts(subject or "", body or "")
+def _hit(
+    pk: int, shown: dict[str, Any], score: float | None, matches: int, highlighter: Highlighter
+) -> Hit:
+    date, subject = shown["date"], shown["subject"] or ""
+    _subject, own, _quoted = searched_texts(subject, shown["body"] or "")
     return Hit(
-        message_id=message_id,
+        message_id=shown["message_id"],
         pk=pk,
-        thread_id=thread_key or "",
-        thread=thread_id,
-        list=list_name,
-        date=date_utc.replace(tzinfo=UTC).isoformat() if date_utc is not None else None,
-        from_name=from_name or from_address or "",
-        subject=subject or "",
+        thread_id=shown["thread_key"] or "",
+        thread=shown["thread"],
+        list=shown["list"],
+        date=datetime.fromisoformat(date).replace(tzinfo=UTC).isoformat() if date else None,
+        from_name=shown["from_name"] or shown["from_address"] or "",
+        subject=subject,
         snippet=highlighter.snippet(own),
         score=score,
         matches=matches,
-        stance=stance,
-        vote=vote or None,
+        stance=shown["stance"],
+        vote=shown["vote"] or None,
     )
