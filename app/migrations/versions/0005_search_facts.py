@@ -30,8 +30,8 @@ FACTS = (
 )
 _FACT_NAMES = [name for name, _type, _nullable in FACTS]
 _NAMES = ", ".join(_FACT_NAMES)
-_FROM_FACTS = ", ".join(f"f.{name}" for name, _type, _nullable in FACTS)
-_OF_DOCUMENT = ", ".join(f"d.{name}" for name, _type, _nullable in FACTS)
+_FROM_FACTS = ", ".join(f"f.{name}" for name in _FACT_NAMES)
+_OF_DOCUMENT = ", ".join(f"d.{name}" for name in _FACT_NAMES)
 
 #: Each message's facts, read from the live tables: its author as the senders facet names
 #: them, and its author's stance and vote with a staff correction winning over the machine.
@@ -87,6 +87,9 @@ _TRIGGERS = {
 
 
 def _trigger_sql(table: str, events: str, new: str, old: str) -> list[str]:
+    """A row trigger on `table` after `events` that refreshes the facts of the messages
+    the new row names (`new`) and, but for an insert, those the old row named (`old`;
+    none for a message, which is its own row)."""
     old_part = f"IF TG_OP <> 'INSERT' THEN PERFORM {old}; END IF;" if old else ""
     return [
         f"""
