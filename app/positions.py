@@ -38,11 +38,11 @@ from app.models import (
 from ingest.segments import Segment, own_text, segment_body
 from ingest.stance import Stance, StanceName, extract_stance, own_sentences
 from ingest.stance_features import StanceContext, featurize
-from ingest.stance_model import StanceModel
+from ingest.stance_model import DECISIVE, StanceModel
 
-#: Stances that replace a participant's earlier position in a thread. A later message with
-#: no cue (a question, a side remark) does not undo a "+1" given before.
-_DECISIVE: frozenset[StanceName] = frozenset(("support", "oppose", "concern"))
+#: Besides the decisive stances, these replace a participant's earlier position in a
+#: thread. A later message with no cue (a question, a side remark) does not undo a "+1"
+#: given before.
 _EXPLICIT_NEUTRAL_METHODS = frozenset(("vote-withdrawn", "vote-vote", "cue-neutral"))
 _WORDS = re.compile(r"\w+")
 #: Threads up to this size are searched whole for the source of a quote, not only the
@@ -469,7 +469,7 @@ def thread_positions(
                 "unsure": position.unsure,
             }
         )
-        replaces = position.stance in _DECISIVE or position.method in _EXPLICIT_NEUTRAL_METHODS
+        replaces = position.stance in DECISIVE or position.method in _EXPLICIT_NEUTRAL_METHODS
         informative = position.stance != "none" or entry.stance == "none"
         if replaces or (not entry.decisive and informative):
             entry.stance, entry.vote = position.stance, position.vote

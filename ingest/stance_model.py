@@ -39,7 +39,8 @@ _DECLARING_METHODS: dict[str, StanceName] = {
     "cue-oppose": "oppose",
     "cue-concern": "concern",
 }
-_FIRST_PERSON = re.compile(r"\b(?:i|we)(?:'m| am|'d| would|'ll| will| are|'re)?\b", re.IGNORECASE)
+#: "I" or "we" as a word ("I'm", "we'd" included: the apostrophe ends the word).
+_FIRST_PERSON = re.compile(r"\b(?:i|we)\b", re.IGNORECASE)
 #: Sentences looked at when choosing evidence the rules did not give.
 _EVIDENCE_SENTENCES = 12
 #: Word uni- and bigrams a sentence needs to be evidence ("Hi," has one, "+1" has one).
