@@ -3,6 +3,7 @@ processes, and lists them in document order; later incremental commits leave the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,12 @@ from flask import Flask
 from whoosh.index import Index
 from whoosh.query import Every
 
-from app.search import index_of, index_threads, search
+from app.ingestion import Ingestion
+from app.search import index_of, index_threads, rebuild, search
 from app.search.bulk import segment_length, write_generation
-from app.search.documents import Document
+from app.search.documents import Document, all_documents
 from app.search.index_store import new_generation, open_current
+from ingest.sources import iter_archive
 from tests.helpers import mbox, run_cli, sessions_of
 
 
@@ -100,3 +103,29 @@ def test_an_incremental_commit_after_a_rebuild_keeps_the_rebuilds_segments(
     assert {s.segment_id() for s in rebuilt} < {s.segment_id() for s in after}
     assert len(after) == len(rebuilt) + 1
     assert search(index_of(sqlite_app), "common").total == 240
+
+
+def test_a_rebuild_indexes_what_was_stored_when_it_began(
+    sqlite_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ingest storing while a rebuild reads leaves its messages to its own index update
+    of their threads: read by the rebuild too, they would be indexed twice."""
+    run_cli(sqlite_app, "ingest", str(mbox(tmp_path / "a.mbox", 30)), "--list", "load")
+    sessions = sessions_of(sqlite_app)
+    settings = sqlite_app.config["QUORUM"]
+    later = mbox(tmp_path / "b.mbox", 5, start=30)
+
+    def an_ingest_stores_meanwhile(*args: object) -> Iterator[Document]:
+        documents = all_documents(*args)  # type: ignore[arg-type]
+        first = next(documents)
+        with sessions() as session:
+            ingestion = Ingestion(session, settings, [str(later)], "load", positions=False)
+            ingestion.add(iter_archive(later, "mbox", ingestion.limit))
+            ingestion.commit()
+        yield first
+        yield from documents
+
+    monkeypatch.setattr("app.search.indexing.all_documents", an_ingest_stores_meanwhile)
+    with sessions() as session:
+        assert rebuild(session, settings.index_dir) == 30
+    assert search(index_of(sqlite_app), "common").total == 30

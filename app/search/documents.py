@@ -67,12 +67,24 @@ def _message_rows() -> Select[*tuple[Any, ...]]:
     )
 
 
-def all_documents(session: Session) -> Iterator[Document]:
-    """Every stored message, in primary-key order, chunk by chunk."""
+def last_message_pk(session: Session) -> int:
+    """The newest stored message's id (0 when there is none): a rebuild's snapshot."""
+    return session.scalar(select(func.max(Message.id))) or 0
+
+
+def all_documents(session: Session, upto: int) -> Iterator[Document]:
+    """Every stored message up to id `upto`, in primary-key order, chunk by chunk.
+
+    The bound makes a rebuild a snapshot: an ingest storing while it runs would otherwise
+    keep it reading the rows it adds (stored faster than indexed), and then replace every
+    one of them again in its own index update of their threads."""
     last = 0
     while True:
         rows = session.execute(
-            _message_rows().where(Message.id > last).order_by(Message.id).limit(CHUNK)
+            _message_rows()
+            .where(Message.id > last, Message.id <= upto)
+            .order_by(Message.id)
+            .limit(CHUNK)
         ).all()
         if not rows:
             return
@@ -80,9 +92,9 @@ def all_documents(session: Session) -> Iterator[Document]:
         last = rows[-1][0]
 
 
-def count_documents(session: Session) -> int:
-    """How many documents `all_documents` yields (one per stored message)."""
-    return session.scalar(select(func.count(Message.id))) or 0
+def count_documents(session: Session, upto: int) -> int:
+    """How many documents `all_documents` yields (one per stored message up to `upto`)."""
+    return session.scalar(select(func.count(Message.id)).where(Message.id <= upto)) or 0
 
 
 def thread_documents(session: Session, thread_ids: Iterable[int]) -> Iterator[Document]:

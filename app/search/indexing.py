@@ -20,6 +20,7 @@ from app.search.documents import (
     Document,
     all_documents,
     count_documents,
+    last_message_pk,
     message_documents,
     thread_documents,
 )
@@ -145,11 +146,12 @@ def _rewrite_segments_with_deletions(
 
 def _rebuild_locked(session: Session, index_dir: Path) -> int:
     folder, index = new_generation(index_dir)
+    upto = last_message_pk(session)
     try:
         count = write_generation(
             index,
-            all_documents(session),
-            count_documents(session),
+            all_documents(session, upto),
+            count_documents(session, upto),
             procs=REBUILD_PROCS,
             segment_size=SEGMENT_SIZE,
             limit_mb=LIMIT_MB,
