@@ -32,7 +32,7 @@ class SettingsError(RuntimeError):
 class IngestSettings:
     batch_size: int = 500
     subject_window_days: int = 30
-    index_every: int = 5000
+    index_every: int = 2500
     #: A larger message is quarantined without ever being held whole in memory.
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
 

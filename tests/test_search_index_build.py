@@ -12,7 +12,7 @@ from whoosh.index import Index
 from whoosh.query import Every
 
 from app.ingestion import Ingestion
-from app.search import index_of, index_threads, rebuild, search
+from app.search import index_messages, index_of, index_threads, rebuild, search
 from app.search.bulk import segment_length, write_generation
 from app.search.documents import Document, all_documents
 from app.search.index_store import new_generation, open_current
@@ -129,3 +129,26 @@ def test_a_rebuild_indexes_what_was_stored_when_it_began(
     with sessions() as session:
         assert rebuild(session, settings.index_dir) == 30
     assert search(index_of(sqlite_app), "common").total == 30
+
+
+def test_updates_merge_many_small_segments_and_leave_larger_ones_as_written(
+    sqlite_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Merging costs more than writing afresh: an ingest's steps stay the segments they
+    were written as, while staff actions' one-document segments are merged once they are
+    many."""
+    monkeypatch.setattr("app.search.indexing.SMALL_SEGMENT", 10)
+    monkeypatch.setattr("app.search.indexing.SMALL_SEGMENTS", 3)
+    index_dir = sqlite_app.config["QUORUM"].index_dir
+    for step in range(3):  # three ingest steps of 12 messages
+        path = mbox(tmp_path / f"{step}.mbox", 12, start=12 * step)
+        run_cli(sqlite_app, "ingest", str(path), "--list", "load")
+    assert segment_sizes(open_current(index_dir)) == [12, 12, 12]
+
+    with sessions_of(sqlite_app)() as session:
+        for pk in (1, 2, 3, 4):  # as hiding a message or correcting a position does
+            index_messages(session, index_dir, {pk})
+        assert sorted(segment_sizes(open_current(index_dir))) == [1, 1, 1, 1, 12, 12, 12]
+        index_messages(session, index_dir, {5})  # written with the four merged
+    assert sorted(segment_sizes(open_current(index_dir))) == [5, 12, 12, 12]
+    assert search(index_of(sqlite_app), "common").total == 36

@@ -7,12 +7,8 @@ is cut into segments small enough never to spill, sized so that each worker gets
 share; the parent reads the documents and, at the end, commits one table of contents that
 lists every segment in document order.
 
-An incremental commit after a rebuild writes one more segment and rewrites none: Whoosh's
-default policy merges the smallest segments only once there are many of them for their
-size (their total below a Fibonacci number of their count: 55 documents for 5 segments,
-11,000 for 16, 75,000 for 20). So on the twisted-python archive (8 segments of 4,158) the
-twelfth update of a few thousand documents after a rebuild merges everything, as the
-nineteenth did when a rebuild wrote 2 segments.
+An update after a rebuild writes one more segment and rewrites none of these (see
+``app.search.indexing``: updates merge only small segments).
 """
 
 from __future__ import annotations
